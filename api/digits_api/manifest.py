@@ -1,0 +1,96 @@
+"""The model bundle's manifest: the contract every component relies on.
+
+A bundle is a directory (or a zip of one, named ``<name>-<version>.zip``) holding
+``manifest.json``, ``model.tflite`` and optionally ``saved_model/``.
+See ARCHITECTURE.md, "Model bundle".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MANIFEST_FILE = "manifest.json"
+MODEL_FILE = "model.tflite"
+SCHEMA_VERSION = 1
+PIXELS = 784
+
+
+class InputSpec(BaseModel):
+    """What the model expects once a drawing is turned into 784 grey levels 0..255."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shape: tuple[Literal[28], Literal[28], Literal[1]] = (28, 28, 1)
+    scale: Literal[255, 1] = Field(
+        description="255: the model takes grey levels 0..255 as they are; 1: it takes grey/255 in 0..1."
+    )
+    foreground: Literal["white-on-black"] = "white-on-black"
+
+
+class ClassMetrics(BaseModel):
+    precision: float = Field(ge=0, le=1)
+    recall: float = Field(ge=0, le=1)
+    support: int = Field(ge=0)
+
+
+class Metrics(BaseModel):
+    """Evaluation on a held-out test set that training never saw."""
+
+    test_accuracy: float = Field(ge=0, le=1)
+    n_test: int = Field(ge=0)
+    per_class: dict[str, ClassMetrics]
+    confusion_matrix: list[list[int]] = Field(description="Rows are true labels, columns predictions, in label order.")
+    dataset: str = Field(default="", description="What the test set was, e.g. 'mnist-test'.")
+
+
+class Training(BaseModel):
+    """Where the model came from."""
+
+    dataset: str
+    dataset_sha256: str = ""
+    epochs: int = 0
+    seed: int | None = None
+    code_revision: str = ""
+    duration_s: float | None = None
+    source: str = Field(default="", description="For converted foreign releases: what was converted.")
+
+
+class Manifest(BaseModel):
+    """``manifest.json`` at the root of a bundle."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_: int = Field(alias="schema", ge=1, le=SCHEMA_VERSION)
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    created: datetime
+    labels: list[int] = Field(min_length=2, description="Output index -> digit label.")
+    input: InputSpec
+    files: dict[str, str] = Field(description="Relative path -> sha256 hex of every file but the manifest.")
+    metrics: Metrics
+    training: Training
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels must be distinct, got {self.labels}")
+        if any(not 0 <= label <= 9 for label in self.labels):
+            raise ValueError(f"labels must be digits 0..9, got {self.labels}")
+        if MODEL_FILE not in self.files:
+            raise ValueError(f"files must list {MODEL_FILE}")
+        for path, digest in self.files.items():
+            if path.startswith("/") or ".." in path.split("/") or path == MANIFEST_FILE:
+                raise ValueError(f"files lists an invalid path: {path!r}")
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ValueError(f"files[{path!r}] is not a sha256 hex digest: {digest!r}")
+        n = len(self.labels)
+        matrix = self.metrics.confusion_matrix
+        if matrix and (len(matrix) != n or any(len(row) != n for row in matrix)):
+            raise ValueError(f"confusion_matrix must be {n}x{n} for {n} labels")
+        return self
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2, exclude_none=True) + "\n"

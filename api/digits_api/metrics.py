@@ -1,0 +1,78 @@
+"""Prometheus metrics of the API, in a registry of their own (one per app, so tests can run several)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+KNOWN_ROUTES = frozenset(
+    {"/predict", "/predict/batch", "/model", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
+)
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "digits_http_requests_total", "HTTP requests by route, method and status.",
+            ["route", "method", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "digits_http_request_duration_seconds", "HTTP request latency by route.",
+            ["route", "method"], registry=self.registry,
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.predictions = Counter(
+            "digits_predictions_total", "Predicted labels served.", ["label", "model_version"],
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "digits_model_info", "The served model version (value 1).", ["model_version"], registry=self.registry
+        )
+        self.model_loaded = Gauge(
+            "digits_model_loaded_timestamp_seconds", "When the served model was loaded.", registry=self.registry
+        )
+
+    def served(self, version: str, loaded_at: float) -> None:
+        self.model_info.clear()
+        self.model_info.labels(model_version=version).set(1)
+        self.model_loaded.set(loaded_at)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request (pure ASGI: no per-request task overhead)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        route = path if path in KNOWN_ROUTES else ("/" if not path.startswith(("/predict", "/model")) else "other")
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            method = scope["method"]
+            self.metrics.requests.labels(route=route, method=method, status=str(status)).inc()
+            self.metrics.latency.labels(route=route, method=method).observe(time.perf_counter() - started)

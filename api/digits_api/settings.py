@@ -1,0 +1,34 @@
+"""Settings of the API service, from ``DIGITS_API_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BAKED_IN_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIGITS_API_", env_file=".env", extra="ignore")
+
+    model_path: Path = Field(
+        default=BAKED_IN_MODEL,
+        description="Bundle to serve: a directory, a symlink to one, or a bundle zip. Defaults to the baked-in bundle.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
+    threads: int = Field(default=1, ge=1, le=64, description="TFLite interpreter threads per prediction.")
+    max_batch: int = Field(default=512, ge=1, le=4096, description="Most images one /predict/batch request may carry.")
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Largest request body in bytes; larger ones get 413."
+    )
+    watch: bool = Field(
+        default=False, description="Reload the model when the bundle at model_path changes (local mode)."
+    )
+    watch_interval_s: float = Field(default=1.0, gt=0, description="Seconds between checks of model_path when watching.")
+    static_dir: Path | None = Field(
+        default=None, description="Directory of static files to serve at / (the frontend, for make run)."
+    )
+    log_level: str = Field(default="info", description="uvicorn log level: critical, error, warning, info, debug.")

@@ -1,0 +1,1 @@
+"""Training, evaluation and packaging of the digit CNN into model bundles."""

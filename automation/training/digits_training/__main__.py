@@ -1,0 +1,3 @@
+from digits_training.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""``python -m digits_training``: train, convert and evaluate model bundles.
+
+  train    train the CNN on MNIST (or on folders of images) and write a bundle
+  convert  turn a foreign release zip (SavedModel only) into a bundle
+  evaluate re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from digits_api.bundle import BundleError, opened_bundle
+from digits_api.manifest import Training
+
+
+def _labels(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"labels must be digits separated by commas, got {text!r}") from error
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digits_training", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and write its bundle")
+    train.add_argument("--out", type=Path, required=True, help="bundle directory to create")
+    train.add_argument("--name", default="mnist-cnn")
+    train.add_argument("--version", default="dev", help="release tag the bundle will carry")
+    train.add_argument("--folders", type=Path, help="train on <DIR>/mnist-<digit>/*.png|jpg instead of MNIST")
+    train.add_argument("--quick", action="store_true", help="a small, fast run for tests (about a minute)")
+    train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    train.add_argument("--seed", type=int, default=20261125)
+    train.add_argument("--no-saved-model", action="store_true", help="leave saved_model/ out of the bundle")
+    train.add_argument("--zip-dir", type=Path, help="also write <name>-<version>.zip here")
+    train.add_argument("--reports", type=Path, help="write metrics.json and confusion_matrix.png here")
+    train.add_argument("--progress", type=int, choices=(0, 1, 2), default=2 if not sys.stdout.isatty() else 1,
+                       help="0 silent, 1 progress bar, 2 a line per epoch")
+
+    convert = commands.add_parser("convert", help="convert a SavedModel release zip into a bundle")
+    convert.add_argument("release", type=Path)
+    convert.add_argument("--labels", type=_labels, required=True, help="output index -> digit, e.g. 2,7,8")
+    convert.add_argument("--scale", type=int, choices=(255, 1), required=True,
+                         help="255: the model takes raw grey levels; 1: grey/255")
+    convert.add_argument("--out", type=Path, required=True)
+    convert.add_argument("--name", default="mnist-cnn")
+    convert.add_argument("--version", help="defaults to the zip's file name")
+    convert.add_argument("--zip-dir", type=Path)
+    convert.add_argument("--reports", type=Path)
+
+    evaluate = commands.add_parser("evaluate", help="re-evaluate a bundle on the MNIST test digits")
+    evaluate.add_argument("bundle", type=Path)
+    evaluate.add_argument("--reports", type=Path)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from digits_training.data import load_image_folders, load_mnist
+    from digits_training.package import BundleSpec, assemble_bundle, code_revision, export_keras
+    from digits_training.train import TrainingConfig, train
+
+    dataset = load_image_folders(args.folders, seed=args.seed) if args.folders else load_mnist()
+    config = TrainingConfig(seed=args.seed, verbose=args.progress)
+    if args.quick:
+        config = TrainingConfig(seed=args.seed, verbose=args.progress, epochs=2, max_train_images=15_000,
+                                augment=False, patience=1)
+    if args.epochs:
+        config = TrainingConfig(**{**config.__dict__, "epochs": args.epochs})
+    print(f"training on {dataset.name}: {len(dataset.x_train)} train / {len(dataset.x_test)} test images,"
+          f" labels {dataset.labels}", flush=True)
+    result = train(dataset, config)
+    print(f"trained {result.epochs_run} epochs in {result.duration_s:.0f} s", flush=True)
+    spec = BundleSpec(
+        name=args.name,
+        version=args.version,
+        labels=dataset.labels,
+        scale=1,
+        training=Training(
+            dataset=dataset.name,
+            dataset_sha256=dataset.sha256,
+            epochs=result.epochs_run,
+            seed=config.seed,
+            code_revision=code_revision(),
+            duration_s=round(result.duration_s, 1),
+        ),
+    )
+    bundle = assemble_bundle(
+        spec,
+        lambda staging: export_keras(result.model, staging, include_saved_model=not args.no_saved_model),
+        dataset.x_test,
+        dataset.y_test,
+        "mnist-test" if not args.folders else f"{dataset.name} holdout",
+        args.out,
+    )
+    return _finish(bundle, args)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from digits_training.data import load_mnist
+    from digits_training.foreign import convert_release
+
+    bundle = convert_release(args.release, args.labels, args.scale, load_mnist(), args.out,
+                             name=args.name, version=args.version)
+    return _finish(bundle, args)
+
+
+def _finish(bundle: object, args: argparse.Namespace) -> int:
+    from digits_api.bundle import ModelBundle
+    from digits_training.evaluate import metrics_summary, write_reports
+    from digits_training.package import write_zip
+
+    assert isinstance(bundle, ModelBundle)
+    metrics = bundle.manifest.metrics
+    print(f"bundle {bundle.manifest.name} {bundle.version} at {bundle.root}: {metrics_summary(metrics)}")
+    if args.reports:
+        write_reports(metrics, bundle.manifest.labels, args.reports)
+    if args.zip_dir:
+        print(f"zip: {write_zip(bundle, args.zip_dir)}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from digits_api.model import load_model
+    from digits_training.data import load_mnist
+    from digits_training.evaluate import evaluate_model, metrics_summary, write_reports
+
+    with opened_bundle(args.bundle) as bundle:
+        test = load_mnist().subset(bundle.manifest.labels)
+        metrics = evaluate_model(load_model(bundle), test.x_test, test.y_test, "mnist-test")
+        print(f"{bundle.version}: {metrics_summary(metrics)} (manifest says {bundle.manifest.metrics.test_accuracy:.5f})")
+        if args.reports:
+            write_reports(metrics, bundle.manifest.labels, args.reports)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"train": _train, "convert": _convert, "evaluate": _evaluate}
+    try:
+        return handlers[args.command](args)
+    except (BundleError, ValueError, FileExistsError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

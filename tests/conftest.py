@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import BAKED_IN_BUNDLE
+from tests.support.servers import api_server
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from digits_training.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def baked_in_bundle() -> Path:
+    return BAKED_IN_BUNDLE
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, baked_in_bundle):
+    """The real API process serving the baked-in bundle."""
+    with api_server(tmp_path_factory.mktemp("api"), model_path=str(baked_in_bundle), max_batch="64") as server:
+        yield server

@@ -1,0 +1,102 @@
+"""Real nginx with the project's configuration in front of the real API."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+import pytest
+
+from tests.support.nginx import nginx_frontend
+from tests.support.servers import free_port
+
+PIXELS = [0] * 784
+
+
+@pytest.fixture(scope="module")
+def frontend(tmp_path_factory, api):
+    with nginx_frontend(tmp_path_factory.mktemp("nginx"), api.url.removeprefix("http://")) as server:
+        yield server
+
+
+def test_page_and_assets_are_served_with_security_headers(frontend):
+    page = httpx.get(f"{frontend.url}/")
+    assert page.status_code == 200 and 'data-testid="canvas"' in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"] == "no-cache"
+    asset = httpx.get(f"{frontend.url}/assets/app.js?v=1.0.0")
+    assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+    assert asset.headers["cache-control"] == "max-age=31536000"
+    assert "content-security-policy" in asset.headers
+
+
+def test_responses_are_gzipped(frontend):
+    raw = httpx.get(f"{frontend.url}/assets/app.js", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers.get("content-encoding") == "gzip"
+    with httpx.stream("GET", f"{frontend.url}/assets/app.js", headers={"Accept-Encoding": "gzip"}) as stream:
+        compressed = b"".join(stream.iter_raw())
+    assert b"preprocess" in gzip.decompress(compressed)
+
+
+def test_predict_and_model_are_proxied(frontend):
+    response = httpx.post(f"{frontend.url}/predict", json=PIXELS)
+    assert response.status_code == 200
+    assert response.headers["x-model-version"] == "v1.0.0"
+    assert set(response.json()) >= {"prediction", "probability", "probabilities", "model_version"}
+    assert "content-security-policy" in response.headers
+    model = httpx.get(f"{frontend.url}/model")
+    assert model.status_code == 200 and model.json()["version"] == "v1.0.0"
+    bad = httpx.post(f"{frontend.url}/predict", json=[1, 2])
+    assert bad.status_code == 422 and "expected 784 values" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/predict/batch"),
+        ("GET", "/metrics"),
+        ("GET", "/readyz"),
+        ("GET", "/docs"),
+        ("GET", "/openapi.json"),
+        ("GET", "/predict"),
+        ("POST", "/model"),
+        ("DELETE", "/predict"),
+        ("GET", "/predict/../metrics"),
+    ],
+)
+def test_no_other_api_route_is_reachable(frontend, api, method, path):
+    response = httpx.request(method, f"{frontend.url}{path}", json={"instances": [PIXELS]})
+    assert response.status_code in (403, 404, 405)
+    assert "digits_http_requests_total" not in response.text and "openapi" not in response.text
+
+
+def test_nginx_health_is_its_own(frontend):
+    assert httpx.get(f"{frontend.url}/healthz").json() == {"status": "ok"}
+
+
+def test_oversized_body_is_413_json(frontend):
+    response = httpx.post(f"{frontend.url}/predict", content=b"[" + b"0," * 40_000 + b"0]",
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json() == {"detail": "request body is too large"}
+
+
+def test_rate_limit_answers_429_json(tmp_path, api):
+    with nginx_frontend(tmp_path, api.url.removeprefix("http://"), rate="2r/s", burst="3") as limited, httpx.Client() as client:
+        statuses = [client.post(f"{limited.url}/predict", json=PIXELS) for _ in range(12)]
+    codes = [r.status_code for r in statuses]
+    assert codes[:4] == [200] * 4
+    assert codes.count(429) >= 6
+    limited_response = next(r for r in statuses if r.status_code == 429)
+    assert limited_response.json()["detail"].startswith("too many requests")
+
+
+def test_api_down_gives_json_error(tmp_path):
+    with nginx_frontend(tmp_path, f"127.0.0.1:{free_port()}") as orphan:
+        response = httpx.post(f"{orphan.url}/predict", json=PIXELS)
+        assert response.status_code == 503
+        assert response.json() == {"detail": "the prediction service is unavailable; retry shortly"}
+        assert httpx.get(f"{orphan.url}/model").status_code == 503
+        assert httpx.get(f"{orphan.url}/").status_code == 200

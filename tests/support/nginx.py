@@ -1,0 +1,63 @@
+"""Debian's nginx started with the project's own configuration, as the frontend image runs it."""
+
+from __future__ import annotations
+
+import shutil
+import string
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.paths import FRONTEND_STATIC, REPO
+from tests.support.servers import answers, free_port, wait_until
+
+NGINX_DIR = REPO / "frontend" / "nginx"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def render_template(template: str, values: dict[str, str]) -> str:
+    """What the nginx image's envsubst step does: replace ${NAME} of the given names only."""
+    return string.Template(template).safe_substitute(values)
+
+
+@dataclass
+class RunningNginx:
+    url: str
+    prefix: Path
+
+    def error_log(self) -> str:
+        return (self.prefix / "error.log").read_text(errors="replace")
+
+
+@contextmanager
+def nginx_frontend(
+    tmp_path: Path, api_upstream: str, rate: str = "50r/s", burst: str = "100", static_root: Path = FRONTEND_STATIC
+) -> Iterator[RunningNginx]:
+    port = free_port()
+    prefix = tmp_path / f"nginx-{port}"
+    (prefix / "conf.d").mkdir(parents=True)
+    shutil.copy(NGINX_DIR / "nginx.conf", prefix / "nginx.conf")
+    values = {
+        "LISTEN_PORT": f"127.0.0.1:{port}",
+        "API_UPSTREAM": api_upstream,
+        "STATIC_ROOT": str(static_root),
+        "PREDICT_RATE": rate,
+        "PREDICT_BURST": burst,
+    }
+    rendered = render_template((NGINX_DIR / "default.conf.template").read_text(), values)
+    (prefix / "conf.d" / "default.conf").write_text(rendered)
+    command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"),
+               "-g", "daemon off;"]
+    check = subprocess.run([*command[:-2], "-t"], capture_output=True, text=True, timeout=30)
+    if check.returncode != 0:
+        raise RuntimeError(f"nginx rejected the configuration:\n{check.stderr}")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RunningNginx(f"http://127.0.0.1:{port}", prefix)
+    try:
+        wait_until(answers(f"{server.url}/healthz"), 15, "nginx to answer /healthz")
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,14 @@
+"""Where things are, for every test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("DIGITS_SHARED", REPO.parent / "shared"))
+FOREIGN_RELEASE = SHARED / "fixtures" / "azureml-mnist-model-1.zip"
+FOREIGN_RELEASE_SHA256 = "c25db9a7850197be8550cc44e00c79edb855b42ba88913f8e24a230638459222"
+BAKED_IN_BUNDLE = REPO / "api" / "models" / "default"
+FRONTEND_STATIC = REPO / "frontend" / "static"
+ARTIFACTS = Path(os.environ.get("DIGITS_TEST_ARTIFACTS", REPO / "artifacts" / "tests"))

@@ -1,0 +1,88 @@
+"""Starting real servers as subprocesses and waiting on conditions with deadlines (no bare sleeps)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.paths import REPO
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def answers(url: str, status: int = 200) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code == status
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def python_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("api", "automation/training", "automation"))
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def api_server(tmp_path: Path, ready_timeout_s: float = 30.0, **settings: str) -> Iterator[RunningServer]:
+    """The real API (``python -m digits_api``) on a free loopback port, ready when /readyz answers 200."""
+    port = free_port()
+    env = python_env(DIGITS_API_HOST="127.0.0.1", DIGITS_API_PORT=str(port), DIGITS_API_LOG_LEVEL="warning")
+    env.update({f"DIGITS_API_{key.upper()}": value for key, value in settings.items()})
+    log = tmp_path / f"api-{port}.log"
+    with open(log, "wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "digits_api"], env=env, stdout=sink, stderr=subprocess.STDOUT)
+    server = RunningServer(f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_until(
+            lambda: process.poll() is not None or answers(f"{server.url}/readyz")(),
+            ready_timeout_s,
+            "the API to become ready",
+        )
+        if process.poll() is not None:
+            raise RuntimeError(f"API exited with {process.returncode}:\n{server.output()}")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,67 @@
+"""End-to-end training runs through the CLI, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from digits_api.bundle import verify_directory
+from digits_training.package import BundleSpec, assemble_bundle
+from digits_api.manifest import Training
+from tests.support.digits import write_image_folders
+from tests.support.servers import python_env
+
+pytestmark = pytest.mark.slow
+
+
+def _train(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "digits_training", "train", "--progress", "0", *args],
+        env=python_env(TF_CPP_MIN_LOG_LEVEL="2"), capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_quick_mode_trains_a_useful_ten_digit_bundle(tmp_path):
+    result = _train("--quick", "--out", str(tmp_path / "quick"), "--version", "v0.0.1-quick",
+                    "--reports", str(tmp_path / "reports"), "--zip-dir", str(tmp_path / "zips"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    bundle = verify_directory(tmp_path / "quick")
+    assert bundle.manifest.labels == list(range(10))
+    assert bundle.manifest.metrics.test_accuracy >= 0.95
+    assert bundle.manifest.version == "v0.0.1-quick"
+    assert (tmp_path / "zips" / "mnist-cnn-v0.0.1-quick.zip").is_file()
+    assert (tmp_path / "reports" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    report = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert report["n_test"] == 10_000 and len(report["confusion_matrix"]) == 10
+
+
+def test_training_from_image_folders_of_2_7_8(tmp_path, mnist):
+    root = write_image_folders(tmp_path / "images", mnist.x_train, mnist.y_train, [2, 7, 8], per_class=250)
+    result = _train("--quick", "--folders", str(root), "--out", str(tmp_path / "b278"), "--no-saved-model")
+    assert result.returncode == 0, result.stderr[-3000:]
+    bundle = verify_directory(tmp_path / "b278")
+    assert bundle.manifest.labels == [2, 7, 8]
+    assert bundle.manifest.metrics.n_test == 150
+    assert bundle.manifest.metrics.test_accuracy > 0.8
+    assert not (tmp_path / "b278" / "saved_model").exists()
+
+
+def test_an_empty_folder_fails_clearly_and_writes_nothing(tmp_path):
+    (tmp_path / "images").mkdir()
+    result = _train("--folders", str(tmp_path / "images"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "no labelled folders" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_while_packaging_leaves_nothing_half_written(tmp_path, mnist):
+    def fill(staging):
+        (staging / "model.tflite").write_bytes(b"not a model")
+
+    spec = BundleSpec(name="broken", version="v0", labels=list(range(10)), scale=1, training=Training(dataset="none"))
+    with pytest.raises(Exception, match="not a loadable TFLite model"):
+        assemble_bundle(spec, fill, mnist.x_test[:10], mnist.y_test[:10], "t", tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
