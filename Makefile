@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation
+export PYTHONPATH := $(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation:$(CURDIR)/syncer
 export DIGITS_CACHE ?= $(HOME)/.cache/digits
 MODEL_VERSION ?= v1.0.0
 HOST ?= 127.0.0.1
@@ -42,10 +42,13 @@ run: $(RUN_STAMP) ## Serve the app (API + drawing page) at http://127.0.0.1:8000
 lint: $(DEV_STAMP) ## ruff, format check, mypy, import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy api/digits_api automation/training/digits_training tests
+	$(VENV)/bin/mypy api/digits_api automation/training/digits_training automation/bench syncer/digits_syncer tests
 	$(VENV)/bin/lint-imports
 
-test: system-deps $(DEV_STAMP) lint ## Every test: lint, Python suites (real servers, nginx, browser), JS unit tests
+control-plane-binaries: ## Build etcd and the Kubernetes control plane from the Go module proxy (cached)
+	automation/cluster/build-k8s-binaries.sh
+
+test: system-deps control-plane-binaries $(DEV_STAMP) lint ## Every test: lint, Python suites (real servers, nginx, browser, kube-apiserver), JS unit tests
 	$(PY) -m pytest
 	cd frontend && node --test tests/
 
@@ -64,4 +67,4 @@ fmt: $(DEV_STAMP) ## Format the code
 clean: ## Remove the virtualenv and build outputs (caches outside the repo stay)
 	rm -rf $(VENV) artifacts build .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help system-deps run lint test model bench fmt clean
+.PHONY: help system-deps control-plane-binaries run lint test model bench fmt clean

@@ -25,3 +25,13 @@ def api(tmp_path_factory, baked_in_bundle):
     """The real API process serving the baked-in bundle."""
     with api_server(tmp_path_factory.mktemp("api"), model_path=str(baked_in_bundle), max_batch="64") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory):
+    """A real kube-apiserver + etcd + controller manager on loopback (see tests/support/control_plane.py)."""
+    from tests.support.control_plane import control_plane as start
+
+    with start(tmp_path_factory.mktemp("control-plane")) as plane:
+        print(f"\ncontrol plane ready in {plane.started_in_s:.1f} s")
+        yield plane

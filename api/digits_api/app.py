@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -41,10 +42,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         if watcher:
             watcher.start()
         loop = asyncio.get_running_loop()
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals here (not the main thread)
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, registry.reload))
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests), or no signals here
-            pass
         yield
         if watcher:
             watcher.stop()
@@ -61,7 +60,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
 
-    app.include_router(predict_router(settings.max_batch))
+    app.include_router(predict_router(registry, metrics, settings))
     app.include_router(service.router)
     if settings.static_dir is not None:
         app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="frontend")

@@ -27,6 +27,7 @@ class ExtractionLimits:
 
 
 _CHUNK = 1024 * 1024
+DEFAULT_LIMITS = ExtractionLimits()
 
 
 def _safe_member_path(name: str) -> PurePosixPath:
@@ -38,7 +39,7 @@ def _safe_member_path(name: str) -> PurePosixPath:
     return path
 
 
-def extract_zip(archive: Path, destination: Path, limits: ExtractionLimits = ExtractionLimits()) -> None:
+def extract_zip(archive: Path, destination: Path, limits: ExtractionLimits = DEFAULT_LIMITS) -> None:
     """Extract ``archive`` into the (new or empty) directory ``destination``."""
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -53,10 +54,7 @@ def extract_zip(archive: Path, destination: Path, limits: ExtractionLimits = Ext
                     raise UnsafeArchiveError(f"entry {info.filename!r} is a symbolic link")
                 if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                     raise UnsafeArchiveError(f"entry {info.filename!r} is not a regular file")
-                if (
-                    info.file_size > _CHUNK
-                    and info.file_size > limits.max_ratio * max(info.compress_size, 1)
-                ):
+                if info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
                     raise UnsafeArchiveError(
                         f"entry {info.filename!r} inflates {info.file_size / max(info.compress_size, 1):.0f}x"
                         f" (limit {limits.max_ratio:.0f}x): refusing a likely zip bomb"
@@ -70,9 +68,7 @@ def extract_zip(archive: Path, destination: Path, limits: ExtractionLimits = Ext
                     while chunk := source.read(_CHUNK):
                         written += len(chunk)
                         if written > limits.max_total_bytes:
-                            raise UnsafeArchiveError(
-                                f"archive inflates to more than {limits.max_total_bytes} bytes"
-                            )
+                            raise UnsafeArchiveError(f"archive inflates to more than {limits.max_total_bytes} bytes")
                         sink.write(chunk)
     except zipfile.BadZipFile as error:
         raise UnsafeArchiveError(f"not a valid zip archive: {error}") from error

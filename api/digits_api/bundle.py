@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from digits_api.archive import ExtractionLimits, UnsafeArchiveError, extract_zip
+from digits_api.archive import DEFAULT_LIMITS, ExtractionLimits, UnsafeArchiveError, extract_zip
 from digits_api.manifest import MANIFEST_FILE, MODEL_FILE, Manifest
 
 
@@ -69,9 +70,7 @@ def read_manifest(root: Path) -> Manifest:
     except json.JSONDecodeError as error:
         raise BundleError(f"{path}: not valid JSON: {error}") from error
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: {e['msg']}" for e in error.errors())
         raise BundleError(f"{path}: invalid manifest: {problems}") from error
 
 
@@ -108,7 +107,7 @@ def bundle_root(directory: Path) -> Path:
     return directory
 
 
-def unpack_bundle_zip(archive: Path, destination: Path, limits: ExtractionLimits = ExtractionLimits()) -> Path:
+def unpack_bundle_zip(archive: Path, destination: Path, limits: ExtractionLimits = DEFAULT_LIMITS) -> Path:
     """Safely extract a bundle zip into ``destination`` (which must not exist); returns the bundle root."""
     destination.mkdir(parents=True)
     try:
@@ -141,8 +140,6 @@ def digest_files(root: Path) -> dict[str, str]:
 
 def zip_bundle(root: Path, archive: Path) -> Path:
     """Zip a bundle directory with its files at the zip root (deterministic order)."""
-    import zipfile
-
     tmp = archive.with_name(archive.name + ".partial")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in [MANIFEST_FILE, *list_files(root)]:

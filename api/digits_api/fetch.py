@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from digits_api.archive import ExtractionLimits
+from digits_api.archive import DEFAULT_LIMITS, ExtractionLimits
 from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory
 from digits_api.model import load_model
 
@@ -90,7 +90,7 @@ def switch_current(models: Path, target: Path) -> None:
     staged.replace(link)
 
 
-def fetch_bundle(request: FetchRequest, models: Path, limits: ExtractionLimits = ExtractionLimits()) -> ModelBundle:
+def fetch_bundle(request: FetchRequest, models: Path, limits: ExtractionLimits = DEFAULT_LIMITS) -> ModelBundle:
     models.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=models) as scratch:
         archive = Path(scratch) / "bundle.zip"
@@ -103,12 +103,17 @@ def fetch_bundle(request: FetchRequest, models: Path, limits: ExtractionLimits =
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m digits_api.fetch", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default=os.environ.get("MODEL_URL", ""),
-                        help="bundle zip to fetch (env MODEL_URL); empty: serve the fallback bundle")
-    parser.add_argument("--sha256", default=os.environ.get("MODEL_SHA256", ""),
-                        help="expected sha256 of the zip (env MODEL_SHA256)")
+    parser = argparse.ArgumentParser(
+        prog="python -m digits_api.fetch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("MODEL_URL", ""),
+        help="bundle zip to fetch (env MODEL_URL); empty: serve the fallback bundle",
+    )
+    parser.add_argument(
+        "--sha256", default=os.environ.get("MODEL_SHA256", ""), help="expected sha256 of the zip (env MODEL_SHA256)"
+    )
     parser.add_argument("--models", type=Path, default=Path(os.environ.get("MODELS_DIR", "/models")))
     parser.add_argument("--fallback", type=Path, help="bundle to link as current when no URL is given")
     parser.add_argument("--token-file", type=Path, help="bearer token for private assets (e.g. a GitHub token)")

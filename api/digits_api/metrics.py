@@ -23,16 +23,22 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "digits_http_requests_total", "HTTP requests by route, method and status.",
-            ["route", "method", "status"], registry=self.registry,
+            "digits_http_requests_total",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "digits_http_request_duration_seconds", "HTTP request latency by route.",
-            ["route", "method"], registry=self.registry,
+            "digits_http_request_duration_seconds",
+            "HTTP request latency by route.",
+            ["route", "method"],
+            registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.predictions = Counter(
-            "digits_predictions_total", "Predicted labels served.", ["label", "model_version"],
+            "digits_predictions_total",
+            "Predicted labels served.",
+            ["label", "model_version"],
             registry=self.registry,
         )
         self.model_info = Gauge(

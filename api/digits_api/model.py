@@ -85,18 +85,21 @@ class DigitModel:
         blank = np.zeros((1, PIXELS), dtype=np.float32)
         bar = blank.copy().reshape(1, 28, 28)
         bar[0, 4:24, 13:16] = MAX_GREY
-        probabilities = self._run(np.concatenate([blank, bar.reshape(1, PIXELS)]))
+        probabilities = self._invoke(np.concatenate([blank, bar.reshape(1, PIXELS)]))
         sums = probabilities.sum(axis=1)
-        if not np.all(np.isfinite(probabilities)) or not np.allclose(sums, 1.0, atol=1e-3):
+        # An int8 softmax sums to 1 within a few 1/256 steps.
+        if not np.all(np.isfinite(probabilities)) or not np.allclose(sums, 1.0, atol=0.02):
             raise BundleError(f"{self.bundle.model_path}: self-test output is not a probability distribution: {sums}")
 
     def predict(self, pixels: np.ndarray) -> np.ndarray:
         """Probabilities per label, shape (n, len(labels)), for grey levels of shape (n, 784)."""
         if not self.ready:
             raise ModelNotReady("model is not loaded")
-        return self._run(pixels)
+        probabilities = self._invoke(pixels)
+        normalised: np.ndarray = probabilities / probabilities.sum(axis=1, keepdims=True)
+        return normalised
 
-    def _run(self, pixels: np.ndarray) -> np.ndarray:
+    def _invoke(self, pixels: np.ndarray) -> np.ndarray:
         batch = np.asarray(pixels, dtype=np.float32).reshape(-1, *self.bundle.manifest.input.shape)
         if self._scale != 1.0:
             batch = batch * np.float32(self._scale)

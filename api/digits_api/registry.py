@@ -35,9 +35,7 @@ def bundle_fingerprint(path: Path) -> str:
 class ModelRegistry:
     """Holds the served ``DigitModel``; loads and swaps bundles."""
 
-    def __init__(
-        self, path: Path, threads: int = 1, on_swap: Callable[[DigitModel], None] | None = None
-    ) -> None:
+    def __init__(self, path: Path, threads: int = 1, on_swap: Callable[[DigitModel], None] | None = None) -> None:
         self.path = path
         self.threads = threads
         self._on_swap = on_swap

@@ -64,7 +64,9 @@ def batch_body(max_batch: int) -> dict[str, Any]:
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "properties": {"instances": {"type": "array", "items": _IMAGE, "minItems": 1, "maxItems": max_batch}},
+                    "properties": {
+                        "instances": {"type": "array", "items": _IMAGE, "minItems": 1, "maxItems": max_batch}
+                    },
                     "required": ["instances"],
                     "additionalProperties": False,
                 }

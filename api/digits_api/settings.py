@@ -27,7 +27,9 @@ class ApiSettings(BaseSettings):
     watch: bool = Field(
         default=False, description="Reload the model when the bundle at model_path changes (local mode)."
     )
-    watch_interval_s: float = Field(default=1.0, gt=0, description="Seconds between checks of model_path when watching.")
+    watch_interval_s: float = Field(
+        default=1.0, gt=0, description="Seconds between checks of model_path when watching."
+    )
     static_dir: Path | None = Field(
         default=None, description="Directory of static files to serve at / (the frontend, for make run)."
     )

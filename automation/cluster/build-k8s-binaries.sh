@@ -64,8 +64,9 @@ fi
 if [ ! -x "$out/etcd" ]; then
   src="$CACHE/etcd/$ETCD_VERSION/src"
   mkdir -p "$src"
-  # etcd's server module replaces its sibling modules (api, client, pkg) with paths.
-  write_module "$src" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION"
+  # etcd's server module requires its sibling modules at published versions; its
+  # own replace directives apply only inside etcd's repository, so none are needed.
+  printf 'module local/build\ngo 1.22\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$src/go.mod"
   (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
 fi
 ls -la "$out"

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import stat
-import zipfile
 
 import pytest
 
 from digits_api.archive import ExtractionLimits, UnsafeArchiveError, extract_zip
-
-
-def _zip(path, entries):
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data, mode in entries:
-            info = zipfile.ZipInfo(name)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            if mode is not None:
-                info.external_attr = mode << 16
-            zf.writestr(info, data)
-    return path
+from tests.support.archives import write_zip
 
 
 def test_regular_archive_extracts(tmp_path):
-    archive = _zip(tmp_path / "ok.zip", [("a/b.txt", b"hello", None), ("c.txt", b"x", None)])
+    archive = write_zip(tmp_path / "ok.zip", [("a/b.txt", b"hello", None), ("c.txt", b"x", None)])
     extract_zip(archive, tmp_path / "out")
     assert (tmp_path / "out" / "a" / "b.txt").read_bytes() == b"hello"
 
@@ -32,20 +21,20 @@ def test_regular_archive_extracts(tmp_path):
     [("../evil.txt", "escapes"), ("a/../../evil.txt", "escapes"), ("/etc/evil", "absolute"), ("C:/evil", "absolute")],
 )
 def test_path_escapes_are_refused(tmp_path, name, message):
-    archive = _zip(tmp_path / "evil.zip", [(name, b"x", None)])
+    archive = write_zip(tmp_path / "evil.zip", [(name, b"x", None)])
     with pytest.raises(UnsafeArchiveError, match=message):
         extract_zip(archive, tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
 
 
 def test_symlinks_are_refused(tmp_path):
-    archive = _zip(tmp_path / "link.zip", [("model.tflite", b"/etc/passwd", stat.S_IFLNK | 0o777)])
+    archive = write_zip(tmp_path / "link.zip", [("model.tflite", b"/etc/passwd", stat.S_IFLNK | 0o777)])
     with pytest.raises(UnsafeArchiveError, match="symbolic link"):
         extract_zip(archive, tmp_path / "out")
 
 
 def test_a_zip_bomb_is_stopped(tmp_path):
-    archive = _zip(tmp_path / "bomb.zip", [("zeros", b"\0" * (64 * 1024 * 1024), None)])
+    archive = write_zip(tmp_path / "bomb.zip", [("zeros", b"\0" * (64 * 1024 * 1024), None)])
     with pytest.raises(UnsafeArchiveError, match="zip bomb"):
         extract_zip(archive, tmp_path / "out")
     with pytest.raises(UnsafeArchiveError, match="inflates to more than"):
@@ -53,7 +42,7 @@ def test_a_zip_bomb_is_stopped(tmp_path):
 
 
 def test_truncated_and_non_zip_archives_are_refused(tmp_path):
-    archive = _zip(tmp_path / "ok.zip", [("data.bin", bytes(range(256)) * 4000, None)])
+    archive = write_zip(tmp_path / "ok.zip", [("data.bin", bytes(range(256)) * 4000, None)])
     truncated = tmp_path / "truncated.zip"
     truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     with pytest.raises(UnsafeArchiveError, match="not a valid zip"):
@@ -65,6 +54,6 @@ def test_truncated_and_non_zip_archives_are_refused(tmp_path):
 
 
 def test_too_many_entries(tmp_path):
-    archive = _zip(tmp_path / "many.zip", [(f"f{i}", b"", None) for i in range(20)])
+    archive = write_zip(tmp_path / "many.zip", [(f"f{i}", b"", None) for i in range(20)])
     with pytest.raises(UnsafeArchiveError, match="20 entries"):
         extract_zip(archive, tmp_path / "out", ExtractionLimits(max_entries=10))

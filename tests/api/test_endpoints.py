@@ -82,8 +82,9 @@ def test_labels_come_from_the_manifest(tmp_path, baked_in_bundle, digits):
 
 def test_an_invalid_bundle_stops_the_server_with_the_reason(tmp_path, baked_in_bundle):
     bundle = copy_bundle(baked_in_bundle, tmp_path / "bad", labels=[2, 7, 8])
-    with pytest.raises(RuntimeError, match="10 outputs but the manifest names 3 labels"), api_server(
-        tmp_path, model_path=str(bundle)
+    with (
+        pytest.raises(RuntimeError, match="10 outputs but the manifest names 3 labels"),
+        api_server(tmp_path, model_path=str(bundle)),
     ):
         pass
 

@@ -7,7 +7,6 @@ import http.server
 import shutil
 import stat
 import threading
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from digits_api.bundle import BundleError, zip_bundle
 from digits_api.fetch import CURRENT_LINK, FetchError, FetchRequest, fetch_bundle, main
 from tests.api.conftest import copy_bundle
+from tests.support.archives import write_zip
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -92,13 +92,7 @@ def models_with_v1(tmp_path, baked_in_bundle):
 
 
 def _evil_zip(path: Path, name: str, data: bytes, mode: int | None = None) -> Path:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        info = zipfile.ZipInfo(name)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        if mode is not None:
-            info.external_attr = mode << 16
-        zf.writestr(info, data)
-    return path
+    return write_zip(path, [(name, data, mode)])
 
 
 @pytest.mark.parametrize(
@@ -106,7 +100,11 @@ def _evil_zip(path: Path, name: str, data: bytes, mode: int | None = None) -> Pa
     [
         (lambda d, v2: v2, FetchError, "expected " + "0" * 64),
         (lambda d, v2: _evil_zip(d / "escape.zip", "../../escape.txt", b"x"), BundleError, "escapes"),
-        (lambda d, v2: _evil_zip(d / "link.zip", "model.tflite", b"/etc/passwd", stat.S_IFLNK | 0o777), BundleError, "symbolic link"),
+        (
+            lambda d, v2: _evil_zip(d / "link.zip", "model.tflite", b"/etc/passwd", stat.S_IFLNK | 0o777),
+            BundleError,
+            "symbolic link",
+        ),
         (lambda d, v2: _evil_zip(d / "bomb.zip", "zeros", b"\0" * (32 * 1024 * 1024)), BundleError, "zip bomb"),
     ],
     ids=["wrong-digest", "path-escape", "symlink", "zip-bomb"],

@@ -26,10 +26,28 @@ def test_schemathesis_finds_no_server_errors(api, tmp_path):
     before, _ = _requests_and_5xx(api.url)
     schemathesis = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
-        [str(schemathesis), "run", f"{api.url}/openapi.json", "--checks", "all", "--max-examples", "150",
-         "--seed", "1", "--no-color", "--workers", "2", "--exclude-checks", "positive_data_acceptance",
-         "--suppress-health-check", "all"],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        [
+            str(schemathesis),
+            "run",
+            f"{api.url}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            "500",
+            "--seed",
+            "1",
+            "--no-color",
+            "--workers",
+            "2",
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--suppress-health-check",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
     )
     after, server_errors = _requests_and_5xx(api.url)
     assert result.returncode == 0, result.stdout[-6000:]

@@ -13,12 +13,6 @@ from tests.support.servers import free_port
 PIXELS = [0] * 784
 
 
-@pytest.fixture(scope="module")
-def frontend(tmp_path_factory, api):
-    with nginx_frontend(tmp_path_factory.mktemp("nginx"), api.url.removeprefix("http://")) as server:
-        yield server
-
-
 def test_page_and_assets_are_served_with_security_headers(frontend):
     page = httpx.get(f"{frontend.url}/")
     assert page.status_code == 200 and 'data-testid="canvas"' in page.text
@@ -77,14 +71,18 @@ def test_nginx_health_is_its_own(frontend):
 
 
 def test_oversized_body_is_413_json(frontend):
-    response = httpx.post(f"{frontend.url}/predict", content=b"[" + b"0," * 40_000 + b"0]",
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        f"{frontend.url}/predict", content=b"[" + b"0," * 40_000 + b"0]", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json() == {"detail": "request body is too large"}
 
 
 def test_rate_limit_answers_429_json(tmp_path, api):
-    with nginx_frontend(tmp_path, api.url.removeprefix("http://"), rate="2r/s", burst="3") as limited, httpx.Client() as client:
+    with (
+        nginx_frontend(tmp_path, api.url.removeprefix("http://"), rate="2r/s", burst="3") as limited,
+        httpx.Client() as client,
+    ):
         statuses = [client.post(f"{limited.url}/predict", json=PIXELS) for _ in range(12)]
     codes = [r.status_code for r in statuses]
     assert codes[:4] == [200] * 4

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-import string
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +15,6 @@ from tests.support.servers import answers, free_port, wait_until
 
 NGINX_DIR = REPO / "frontend" / "nginx"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def render_template(template: str, values: dict[str, str]) -> str:
-    """What the nginx image's envsubst step does: replace ${NAME} of the given names only."""
-    return string.Template(template).safe_substitute(values)
 
 
 @dataclass
@@ -37,7 +32,7 @@ def nginx_frontend(
 ) -> Iterator[RunningNginx]:
     port = free_port()
     prefix = tmp_path / f"nginx-{port}"
-    (prefix / "conf.d").mkdir(parents=True)
+    prefix.mkdir(parents=True)
     shutil.copy(NGINX_DIR / "nginx.conf", prefix / "nginx.conf")
     values = {
         "LISTEN_PORT": f"127.0.0.1:{port}",
@@ -46,10 +41,29 @@ def nginx_frontend(
         "PREDICT_RATE": rate,
         "PREDICT_BURST": burst,
     }
-    rendered = render_template((NGINX_DIR / "default.conf.template").read_text(), values)
-    (prefix / "conf.d" / "default.conf").write_text(rendered)
-    command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"),
-               "-g", "daemon off;"]
+    # The image's own entrypoint renders the templates, exactly as in the container.
+    subprocess.run(
+        [str(NGINX_DIR / "entrypoint.sh"), "true"],
+        env={
+            **os.environ,
+            **values,
+            "NGINX_TEMPLATE_DIR": str(NGINX_DIR),
+            "NGINX_CONF_OUT_DIR": str(prefix / "conf.d"),
+        },
+        check=True,
+        timeout=30,
+    )
+    command = [
+        NGINX,
+        "-p",
+        str(prefix),
+        "-c",
+        str(prefix / "nginx.conf"),
+        "-e",
+        str(prefix / "error.log"),
+        "-g",
+        "daemon off;",
+    ]
     check = subprocess.run([*command[:-2], "-t"], capture_output=True, text=True, timeout=30)
     if check.returncode != 0:
         raise RuntimeError(f"nginx rejected the configuration:\n{check.stderr}")

@@ -53,6 +53,24 @@ class RunningServer:
         return self.log.read_text(errors="replace")
 
 
+@contextmanager
+def managed_process(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A subprocess with its output in ``log``, terminated (then killed) on exit."""
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def python_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("api", "automation/training", "automation"))
@@ -67,10 +85,8 @@ def api_server(tmp_path: Path, ready_timeout_s: float = 30.0, **settings: str) -
     env = python_env(DIGITS_API_HOST="127.0.0.1", DIGITS_API_PORT=str(port), DIGITS_API_LOG_LEVEL="warning")
     env.update({f"DIGITS_API_{key.upper()}": value for key, value in settings.items()})
     log = tmp_path / f"api-{port}.log"
-    with open(log, "wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "digits_api"], env=env, stdout=sink, stderr=subprocess.STDOUT)
-    server = RunningServer(f"http://127.0.0.1:{port}", process, log)
-    try:
+    with managed_process([sys.executable, "-m", "digits_api"], log, env) as process:
+        server = RunningServer(f"http://127.0.0.1:{port}", process, log)
         wait_until(
             lambda: process.poll() is not None or answers(f"{server.url}/readyz")(),
             ready_timeout_s,
@@ -79,10 +95,3 @@ def api_server(tmp_path: Path, ready_timeout_s: float = 30.0, **settings: str) -
         if process.poll() is not None:
             raise RuntimeError(f"API exited with {process.returncode}:\n{server.output()}")
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

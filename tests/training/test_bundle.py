@@ -69,7 +69,11 @@ def test_an_unlisted_file_is_refused(bundle_copy):
 
 
 def test_labels_that_disagree_with_the_model_are_refused(bundle_copy):
-    _edit_manifest(bundle_copy, labels=[2, 7, 8], metrics={**json.loads((bundle_copy / "manifest.json").read_text())["metrics"], "confusion_matrix": []})
+    _edit_manifest(
+        bundle_copy,
+        labels=[2, 7, 8],
+        metrics={**json.loads((bundle_copy / "manifest.json").read_text())["metrics"], "confusion_matrix": []},
+    )
     bundle = verify_directory(bundle_copy)
     with pytest.raises(BundleError, match=r"model has 10 outputs but the manifest names 3 labels"):
         load_model(bundle)
@@ -97,7 +101,7 @@ def test_not_json_and_no_manifest(bundle_copy):
     with pytest.raises(BundleError, match="not valid JSON"):
         verify_directory(bundle_copy)
     (bundle_copy / "manifest.json").unlink()
-    with pytest.raises(BundleError, match="no manifest.json"):
+    with pytest.raises(BundleError, match=r"no manifest\.json"):
         verify_directory(bundle_copy)
 
 

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.slow
 def converted(tmp_path_factory, mnist):
     assert hashlib.sha256(FOREIGN_RELEASE.read_bytes()).hexdigest() == FOREIGN_RELEASE_SHA256
     out = tmp_path_factory.mktemp("foreign") / "bundle"
-    return convert_release(FOREIGN_RELEASE, [2, 7, 8], 255, mnist, out, version="model-v1")
+    return convert_release(
+        FOREIGN_RELEASE, labels=[2, 7, 8], scale=255, mnist=mnist, destination=out, version="model-v1"
+    )
 
 
 def test_fixture_converts_with_configured_labels_and_scale(converted):
@@ -46,7 +48,7 @@ def test_tflite_agrees_with_the_saved_model(converted, mnist):
 
 def test_wrong_number_of_labels_is_refused(tmp_path, mnist):
     with pytest.raises(ConversionError, match="3 outputs but 2 labels"):
-        convert_release(FOREIGN_RELEASE, [2, 7], 255, mnist, tmp_path / "out")
+        convert_release(FOREIGN_RELEASE, labels=[2, 7], scale=255, mnist=mnist, destination=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -55,6 +57,6 @@ def test_a_zip_without_a_saved_model_is_refused(tmp_path, mnist):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("README.txt", "nothing here")
     with pytest.raises(ConversionError, match="no TF SavedModel"):
-        convert_release(archive, [2, 7, 8], 255, mnist, tmp_path / "out")
+        convert_release(archive, labels=[2, 7, 8], scale=255, mnist=mnist, destination=tmp_path / "out")
     assert not (tmp_path / "out").exists()
     shutil.rmtree(tmp_path / "out", ignore_errors=True)

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from digits_api.bundle import verify_directory
-from digits_training.package import BundleSpec, assemble_bundle
 from digits_api.manifest import Training
+from digits_training.package import BundleSpec, assemble_bundle
 from tests.support.digits import write_image_folders
 from tests.support.servers import python_env
 
@@ -20,13 +20,25 @@ pytestmark = pytest.mark.slow
 def _train(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "digits_training", "train", "--progress", "0", *args],
-        env=python_env(TF_CPP_MIN_LOG_LEVEL="2"), capture_output=True, text=True, timeout=600,
+        env=python_env(TF_CPP_MIN_LOG_LEVEL="2"),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def test_quick_mode_trains_a_useful_ten_digit_bundle(tmp_path):
-    result = _train("--quick", "--out", str(tmp_path / "quick"), "--version", "v0.0.1-quick",
-                    "--reports", str(tmp_path / "reports"), "--zip-dir", str(tmp_path / "zips"))
+    result = _train(
+        "--quick",
+        "--out",
+        str(tmp_path / "quick"),
+        "--version",
+        "v0.0.1-quick",
+        "--reports",
+        str(tmp_path / "reports"),
+        "--zip-dir",
+        str(tmp_path / "zips"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     bundle = verify_directory(tmp_path / "quick")
     assert bundle.manifest.labels == list(range(10))
@@ -63,5 +75,12 @@ def test_a_failure_while_packaging_leaves_nothing_half_written(tmp_path, mnist):
 
     spec = BundleSpec(name="broken", version="v0", labels=list(range(10)), scale=1, training=Training(dataset="none"))
     with pytest.raises(Exception, match="not a loadable TFLite model"):
-        assemble_bundle(spec, fill, mnist.x_test[:10], mnist.y_test[:10], "t", tmp_path / "out")
+        assemble_bundle(
+            spec,
+            fill=fill,
+            x_test=mnist.x_test[:10],
+            y_test=mnist.y_test[:10],
+            test_set="t",
+            destination=tmp_path / "out",
+        )
     assert list(tmp_path.iterdir()) == []

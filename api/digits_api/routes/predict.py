@@ -6,14 +6,16 @@ from typing import Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from digits_api.deps import JsonBody, MetricsDep, RegistryDep, SettingsDep
+from digits_api.body import read_json_body
 from digits_api.metrics import ApiMetrics
 from digits_api.model import DigitModel
-from digits_api.pixels import image_batch, parse_json, single_image
+from digits_api.pixels import image_batch, single_image
+from digits_api.registry import ModelRegistry
 from digits_api.schemas import ERRORS, PREDICT_BODY, BatchPrediction, Prediction, batch_body
+from digits_api.settings import ApiSettings
 
 # Batches up to this size run on the event loop: cheaper than a thread hop.
 _INLINE_BATCH = 8
@@ -40,8 +42,11 @@ def _json(content: dict[str, Any], model: DigitModel) -> Response:
     return Response(orjson.dumps(content), media_type="application/json", headers={"X-Model-Version": model.version})
 
 
-def predict_router(max_batch: int) -> APIRouter:
-    """The prediction routes; ``max_batch`` is documented in the OpenAPI description."""
+def predict_router(registry: ModelRegistry, metrics: ApiMetrics, settings: ApiSettings) -> APIRouter:
+    """The prediction routes, bound to the app's registry when the app is built.
+
+    The hot path takes the raw request: no per-request dependency resolution.
+    """
     router = APIRouter(prefix="/predict", tags=["predict"])
 
     @router.post(
@@ -53,24 +58,21 @@ def predict_router(max_batch: int) -> APIRouter:
         responses=ERRORS,
         openapi_extra={"requestBody": PREDICT_BODY},
     )
-    async def predict(body: JsonBody, registry: RegistryDep, metrics: MetricsDep) -> Response:
-        pixels = single_image(parse_json(body))
+    async def predict(request: Request) -> Response:
+        pixels = single_image(await read_json_body(request, settings.max_body_bytes))
         model = registry.current
         (result,) = _labelled(model, model.predict(pixels), metrics)
         return _json({**result, "model_version": model.version}, model)
-
 
     @router.post(
         "/batch",
         summary="Predict a batch of digits",
         response_model=BatchPrediction,
         responses=ERRORS,
-        openapi_extra={"requestBody": batch_body(max_batch)},
+        openapi_extra={"requestBody": batch_body(settings.max_batch)},
     )
-    async def predict_batch(
-        body: JsonBody, registry: RegistryDep, settings: SettingsDep, metrics: MetricsDep
-    ) -> Response:
-        pixels = image_batch(parse_json(body), settings.max_batch)
+    async def predict_batch(request: Request) -> Response:
+        pixels = image_batch(await read_json_body(request, settings.max_body_bytes), settings.max_batch)
         model = registry.current
         if len(pixels) <= _INLINE_BATCH:
             probabilities = model.predict(pixels)

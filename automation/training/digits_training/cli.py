@@ -1,8 +1,8 @@
 """``python -m digits_training``: train, convert and evaluate model bundles.
 
-  train    train the CNN on MNIST (or on folders of images) and write a bundle
-  convert  turn a foreign release zip (SavedModel only) into a bundle
-  evaluate re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
+train    train the CNN on MNIST (or on folders of images) and write a bundle
+convert  turn a foreign release zip (SavedModel only) into a bundle
+evaluate re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ def _labels(text: str) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="digits_training", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="digits_training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and write its bundle")
@@ -36,16 +37,23 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
     train.add_argument("--seed", type=int, default=20261125)
     train.add_argument("--no-saved-model", action="store_true", help="leave saved_model/ out of the bundle")
+    train.add_argument("--float", action="store_true", help="serve a float model instead of an int8-quantised one")
     train.add_argument("--zip-dir", type=Path, help="also write <name>-<version>.zip here")
     train.add_argument("--reports", type=Path, help="write metrics.json and confusion_matrix.png here")
-    train.add_argument("--progress", type=int, choices=(0, 1, 2), default=2 if not sys.stdout.isatty() else 1,
-                       help="0 silent, 1 progress bar, 2 a line per epoch")
+    train.add_argument(
+        "--progress",
+        type=int,
+        choices=(0, 1, 2),
+        default=2 if not sys.stdout.isatty() else 1,
+        help="0 silent, 1 progress bar, 2 a line per epoch",
+    )
 
     convert = commands.add_parser("convert", help="convert a SavedModel release zip into a bundle")
     convert.add_argument("release", type=Path)
     convert.add_argument("--labels", type=_labels, required=True, help="output index -> digit, e.g. 2,7,8")
-    convert.add_argument("--scale", type=int, choices=(255, 1), required=True,
-                         help="255: the model takes raw grey levels; 1: grey/255")
+    convert.add_argument(
+        "--scale", type=int, choices=(255, 1), required=True, help="255: the model takes raw grey levels; 1: grey/255"
+    )
     convert.add_argument("--out", type=Path, required=True)
     convert.add_argument("--name", default="mnist-cnn")
     convert.add_argument("--version", help="defaults to the zip's file name")
@@ -61,17 +69,29 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     from digits_training.data import load_image_folders, load_mnist
     from digits_training.package import BundleSpec, assemble_bundle, code_revision, export_keras
-    from digits_training.train import TrainingConfig, train
+    from digits_training.train import TrainingConfig, calibration_inputs, train
 
     dataset = load_image_folders(args.folders, seed=args.seed) if args.folders else load_mnist()
     config = TrainingConfig(seed=args.seed, verbose=args.progress)
     if args.quick:
-        config = TrainingConfig(seed=args.seed, verbose=args.progress, epochs=2, max_train_images=15_000,
-                                augment=False, patience=1)
+        # About 30,000 image passes whatever the data set's size: two epochs of a 15,000-image
+        # sample of MNIST, or many epochs of a few hundred pictures.
+        n_train = min(len(dataset.x_train), 15_000)
+        config = TrainingConfig(
+            seed=args.seed,
+            verbose=args.progress,
+            epochs=max(2, min(60, -(-30_000 // n_train))),
+            max_train_images=15_000,
+            augment=False,
+            patience=3,
+        )
     if args.epochs:
         config = TrainingConfig(**{**config.__dict__, "epochs": args.epochs})
-    print(f"training on {dataset.name}: {len(dataset.x_train)} train / {len(dataset.x_test)} test images,"
-          f" labels {dataset.labels}", flush=True)
+    print(
+        f"training on {dataset.name}: {len(dataset.x_train)} train / {len(dataset.x_test)} test images,"
+        f" labels {dataset.labels}",
+        flush=True,
+    )
     result = train(dataset, config)
     print(f"trained {result.epochs_run} epochs in {result.duration_s:.0f} s", flush=True)
     spec = BundleSpec(
@@ -90,11 +110,16 @@ def _train(args: argparse.Namespace) -> int:
     )
     bundle = assemble_bundle(
         spec,
-        lambda staging: export_keras(result.model, staging, include_saved_model=not args.no_saved_model),
-        dataset.x_test,
-        dataset.y_test,
-        "mnist-test" if not args.folders else f"{dataset.name} holdout",
-        args.out,
+        fill=lambda staging: export_keras(
+            result.model,
+            staging,
+            include_saved_model=not args.no_saved_model,
+            calibration=None if args.float else calibration_inputs(dataset, config.seed),
+        ),
+        x_test=dataset.x_test,
+        y_test=dataset.y_test,
+        test_set="mnist-test" if not args.folders else f"{dataset.name} holdout",
+        destination=args.out,
     )
     return _finish(bundle, args)
 
@@ -103,8 +128,15 @@ def _convert(args: argparse.Namespace) -> int:
     from digits_training.data import load_mnist
     from digits_training.foreign import convert_release
 
-    bundle = convert_release(args.release, args.labels, args.scale, load_mnist(), args.out,
-                             name=args.name, version=args.version)
+    bundle = convert_release(
+        args.release,
+        labels=args.labels,
+        scale=args.scale,
+        mnist=load_mnist(),
+        destination=args.out,
+        name=args.name,
+        version=args.version,
+    )
     return _finish(bundle, args)
 
 
@@ -131,7 +163,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     with opened_bundle(args.bundle) as bundle:
         test = load_mnist().subset(bundle.manifest.labels)
         metrics = evaluate_model(load_model(bundle), test.x_test, test.y_test, "mnist-test")
-        print(f"{bundle.version}: {metrics_summary(metrics)} (manifest says {bundle.manifest.metrics.test_accuracy:.5f})")
+        print(
+            f"{bundle.version}: {metrics_summary(metrics)} (manifest says {bundle.manifest.metrics.test_accuracy:.5f})"
+        )
         if args.reports:
             write_reports(metrics, bundle.manifest.labels, args.reports)
     return 0

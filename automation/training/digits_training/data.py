@@ -99,19 +99,24 @@ def load_mnist() -> Dataset:
     with np.load(cached) as data:
         x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     if len(x_train) != MNIST_TRAIN_COUNT or len(x_test) != MNIST_TEST_COUNT or len(y_train) != len(x_train):
-        raise DataError(f"{cached}: expected {MNIST_TRAIN_COUNT}/{MNIST_TEST_COUNT} digits, got {len(x_train)}/{len(x_test)}")
+        raise DataError(
+            f"{cached}: expected {MNIST_TRAIN_COUNT}/{MNIST_TEST_COUNT} digits, got {len(x_train)}/{len(x_test)}"
+        )
     if x_train.dtype != np.uint8 or x_train.shape[1:] != (28, 28):
         raise DataError(f"{cached}: expected uint8 28x28 images, got {x_train.dtype} {x_train.shape[1:]}")
-    return Dataset(x_train, y_train, x_test, y_test, list(range(10)), "mnist", _arrays_digest(x_train, y_train, x_test, y_test))
+    return Dataset(
+        x_train, y_train, x_test, y_test, list(range(10)), "mnist", _arrays_digest(x_train, y_train, x_test, y_test)
+    )
 
 
 def image_to_grey28(path: Path) -> np.ndarray:
     """Any size, RGB/RGBA/grey -> 28x28 uint8. Transparent pixels count as background."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-                rgba = image.convert("RGBA")
+        with Image.open(path) as source:
+            source.load()
+            image: Image.Image = source
+            if source.mode in ("RGBA", "LA") or (source.mode == "P" and "transparency" in source.info):
+                rgba = source.convert("RGBA")
                 backdrop = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
                 image = Image.alpha_composite(backdrop, rgba)
             grey = image.convert("L").resize((28, 28), Image.Resampling.LANCZOS)

@@ -67,8 +67,15 @@ def write_reports(metrics: Metrics, labels: list[int], directory: Path) -> None:
     axes.set_title(f"accuracy {metrics.test_accuracy:.4f} on {metrics.n_test} ({metrics.dataset})")
     threshold = matrix.max() / 2 if matrix.size else 0
     for (row, column), count in np.ndenumerate(matrix):
-        axes.text(column, row, str(count), ha="center", va="center", fontsize=7,
-                  color="white" if count > threshold else "black")
+        axes.text(
+            column,
+            row,
+            str(count),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if count > threshold else "black",
+        )
     figure.tight_layout()
     figure.savefig(directory / "confusion_matrix.png", dpi=110)
     plt.close(figure)

@@ -19,8 +19,8 @@ from digits_api.archive import UnsafeArchiveError, extract_zip
 from digits_api.bundle import ModelBundle
 from digits_api.manifest import MODEL_FILE, Training
 from digits_api.model import DigitModel
-from digits_training.evaluate import predict_indices
 from digits_training.data import Dataset
+from digits_training.evaluate import predict_indices
 from digits_training.package import SAVED_MODEL_DIR, BundleSpec, assemble_bundle, saved_model_to_tflite
 
 MIN_AGREEMENT = 0.999
@@ -35,7 +35,9 @@ def find_saved_model(root: Path) -> Path:
     if not candidates:
         raise ConversionError("the release holds no TF SavedModel (no saved_model.pb)")
     if len(candidates) > 1:
-        raise ConversionError(f"the release holds {len(candidates)} SavedModels: {[str(c.relative_to(root)) for c in candidates]}")
+        raise ConversionError(
+            f"the release holds {len(candidates)} SavedModels: {[str(c.relative_to(root)) for c in candidates]}"
+        )
     return candidates[0]
 
 
@@ -55,6 +57,7 @@ def saved_model_predict(saved_model_dir: Path, images: np.ndarray, scale: int) -
 
 def convert_release(
     archive: Path,
+    *,
     labels: list[int],
     scale: Literal[255, 1],
     mnist: Dataset,
@@ -83,6 +86,7 @@ def convert_release(
             raise ConversionError(
                 f"the SavedModel has {reference.shape[1]} outputs but {len(labels)} labels were given: {labels}"
             )
+
         def fill(staging: Path) -> None:
             (staging / MODEL_FILE).write_bytes(saved_model_to_tflite(saved_model))
             shutil.copytree(saved_model, staging / SAVED_MODEL_DIR, symlinks=False)
@@ -107,11 +111,11 @@ def convert_release(
                     source=f"{archive.name} sha256:{source_digest} ({saved_model.relative_to(unpacked)})",
                 ),
             ),
-            fill,
-            test.x_test,
-            test.y_test,
-            f"mnist-test digits {labels}",
-            destination,
-            check_agreement,
+            fill=fill,
+            x_test=test.x_test,
+            y_test=test.y_test,
+            test_set=f"mnist-test digits {labels}",
+            destination=destination,
+            check=check_agreement,
         )
     return bundle

@@ -43,6 +43,14 @@ def _to_input(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / 255.0)[..., None]
 
 
+def calibration_inputs(dataset: Dataset, seed: int, count: int = 2000) -> np.ndarray:
+    """A seeded sample of training images as model inputs, to calibrate int8 quantisation."""
+    picks = np.random.default_rng(seed).choice(
+        len(dataset.x_train), size=min(count, len(dataset.x_train)), replace=False
+    )
+    return _to_input(dataset.x_train[np.sort(picks)])
+
+
 def train(dataset: Dataset, config: TrainingConfig) -> TrainingResult:
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
@@ -75,9 +83,7 @@ def train(dataset: Dataset, config: TrainingConfig) -> TrainingResult:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=config.patience, restore_best_weights=True
-    )
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
     started = time.monotonic()
     history = model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[stop], verbose=config.verbose

@@ -107,6 +107,7 @@ async function predictNow() {
   const request = ++latestRequest;
   if (pixels === null) {
     resetResult();
+    setState("done");
     return;
   }
   renderPreview(pixels);
@@ -124,13 +125,21 @@ async function predictNow() {
     confidenceOut.textContent = `${(body.probability * 100).toFixed(1)}%`;
     if (body.model_version && body.model_version !== versionOut.textContent) await loadModelInfo();
     renderBars(body.probabilities);
+    setState("done");
   } catch (error) {
     if (request !== latestRequest) return;
     showError(`Could not get a prediction: ${error.message}.`);
+    setState("failed");
   }
 }
 
+// data-state on the prediction: "pending" from a change of the drawing until its answer is shown.
+function setState(state) {
+  predictionOut.dataset.state = state;
+}
+
 function schedulePrediction() {
+  setState("pending");
   clearTimeout(timer);
   timer = setTimeout(predictNow, DEBOUNCE_MS);
 }
@@ -141,6 +150,7 @@ function clearAll() {
   latestRequest += 1;
   clearTimeout(timer);
   resetResult();
+  setState("done");
 }
 
 function undo() {

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Render the nginx templates into the configuration directory, then run the command
+# (the nginx image's template mechanism: only the variables named below are substituted,
+# so nginx's own $variables stay as they are).
+#   NGINX_TEMPLATE_DIR  default /etc/nginx/templates
+#   NGINX_CONF_OUT_DIR  default /tmp/nginx/conf.d (writable with a read-only root filesystem)
+set -eu
+templates="${NGINX_TEMPLATE_DIR:-/etc/nginx/templates}"
+out="${NGINX_CONF_OUT_DIR:-/tmp/nginx/conf.d}"
+mkdir -p "$out"
+for template in "$templates"/*.template; do
+  envsubst '${LISTEN_PORT} ${API_UPSTREAM} ${STATIC_ROOT} ${PREDICT_RATE} ${PREDICT_BURST}' \
+    < "$template" > "$out/$(basename "$template" .template)"
+done
+exec "$@"

@@ -1,0 +1,223 @@
+"""The Kubernetes side of the syncer (the ``kubernetes`` client): the api Deployment's pin, rollouts,
+Events, the state ConfigMap and the Lease that keeps a second replica passive."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from digits_syncer.pin_manifest import FETCH_CONTAINER, VERSION_ANNOTATION
+from digits_syncer.rollout import RolloutStatus, rollout_status
+from digits_syncer.state import Pin, SyncerState
+from kubernetes import client, watch
+
+log = logging.getLogger("digits_syncer.kube")
+STATE_KEY = "state.json"
+CONFLICT_ATTEMPTS = 5
+
+
+class KubernetesUnavailable(RuntimeError):
+    """The API server could not be reached or answered 5xx: try again later."""
+
+
+def _transient(error: ApiException) -> bool:
+    return error.status in (0, 429) or error.status >= 500
+
+
+def wait_for_rollout(apps: Any, namespace: str, name: str, timeout_s: float, poll_s: float = 1.0) -> RolloutStatus:
+    """Watch ``namespace/name`` until its rollout completes or fails; PROGRESSING if ``timeout_s`` passes first.
+
+    Watches are re-opened when they end (server timeouts, 410 Gone) by reading the object afresh.
+    """
+    deadline = time.monotonic() + timeout_s
+    status = rollout_status(apps.read_namespaced_deployment(name, namespace))
+    while not status.done and time.monotonic() < deadline:
+        remaining = max(1, int(deadline - time.monotonic()))
+        stream = watch.Watch()
+        try:
+            for event in stream.stream(
+                apps.list_namespaced_deployment,
+                namespace,
+                field_selector=f"metadata.name={name}",
+                # The server ends the watch after this; we then re-read and watch again.
+                timeout_seconds=min(remaining, 30),
+                _request_timeout=min(remaining, 30) + 5,
+            ):
+                status = rollout_status(event["object"])
+                if status.done or time.monotonic() >= deadline:
+                    break
+        except ApiException as error:
+            if error.status != 410:
+                raise
+        finally:
+            stream.stop()
+        if not status.done:
+            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+            status = rollout_status(apps.read_namespaced_deployment(name, namespace))
+    return status
+
+
+class KubernetesApplier:
+    """Reads and patches the pin on the api Deployment's pod template."""
+
+    def __init__(self, api: Any, namespace: str, deployment: str, timeout_s: float) -> None:
+        self._apps = client.AppsV1Api(api)
+        self._core = client.CoreV1Api(api)
+        self._namespace, self._name, self._timeout = namespace, deployment, timeout_s
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, _request_timeout=self._timeout, **kwargs)
+        except ApiException as error:
+            if _transient(error):
+                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status} {error.reason}") from error
+            raise
+        except OSError as error:  # connection refused, timeouts (urllib3 errors derive from it)
+            raise KubernetesUnavailable(f"Kubernetes API unreachable: {error}") from error
+
+    def running_pin(self) -> Pin:
+        deployment = self._call(self._apps.read_namespaced_deployment, self._name, self._namespace)
+        template = deployment.spec.template
+        version = (template.metadata.annotations or {}).get(VERSION_ANNOTATION, "")
+        env: dict[str, str] = {}
+        for container in template.spec.init_containers or []:
+            if container.name == FETCH_CONTAINER:
+                env = {e.name: e.value or "" for e in container.env or []}
+        return Pin(version=version, url=env.get("MODEL_URL", ""), sha256=env.get("MODEL_SHA256", ""))
+
+    def apply(self, pin: Pin) -> None:
+        """Start a rolling update to ``pin`` (a strategic merge patch of the pod template)."""
+        patch = {
+            "spec": {
+                "template": {
+                    "metadata": {"annotations": {VERSION_ANNOTATION: pin.version}},
+                    "spec": {
+                        "initContainers": [
+                            {
+                                "name": FETCH_CONTAINER,
+                                "env": [
+                                    {"name": "MODEL_URL", "value": pin.url},
+                                    {"name": "MODEL_SHA256", "value": pin.sha256},
+                                ],
+                            }
+                        ]
+                    },
+                }
+            }
+        }
+        self._call(self._apps.patch_namespaced_deployment, self._name, self._namespace, patch)
+
+    def wait(self, timeout_s: float) -> RolloutStatus:
+        try:
+            return wait_for_rollout(self._apps, self._namespace, self._name, timeout_s)
+        except ApiException as error:
+            if _transient(error):
+                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status} {error.reason}") from error
+            raise
+
+    def event(self, reason: str, message: str, warning: bool = False) -> None:
+        """An Event on the api Deployment (best effort: reporting never stops a rollout)."""
+        now = datetime.now(UTC)
+        body = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(generate_name=f"{self._name}.", namespace=self._namespace),
+            involved_object=client.V1ObjectReference(
+                api_version="apps/v1", kind="Deployment", name=self._name, namespace=self._namespace
+            ),
+            reason=reason,
+            message=message[:1024],
+            type="Warning" if warning else "Normal",
+            source=client.V1EventSource(component="digits-syncer"),
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+        )
+        try:
+            self._call(self._core.create_namespaced_event, self._namespace, body)
+        except (ApiException, KubernetesUnavailable) as error:
+            log.warning("could not record event %s: %s", reason, error)
+
+
+class ConfigMapStateStore:
+    """The state in a ConfigMap the syncer may only get and update (optimistic concurrency)."""
+
+    def __init__(self, api: Any, namespace: str, name: str, timeout_s: float) -> None:
+        self._core = client.CoreV1Api(api)
+        self._namespace, self._name, self._timeout = namespace, name, timeout_s
+
+    def load(self) -> SyncerState:
+        try:
+            config_map = self._core.read_namespaced_config_map(
+                self._name, self._namespace, _request_timeout=self._timeout
+            )
+        except ApiException as error:
+            if _transient(error):
+                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
+            raise
+        return SyncerState.from_json((config_map.data or {}).get(STATE_KEY))
+
+    def save(self, state: SyncerState) -> None:
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                current = self._core.read_namespaced_config_map(
+                    self._name, self._namespace, _request_timeout=self._timeout
+                )
+                current.data = {**(current.data or {}), STATE_KEY: state.to_json()}
+                self._core.replace_namespaced_config_map(
+                    self._name, self._namespace, current, _request_timeout=self._timeout
+                )
+                return
+            except ApiException as error:
+                if error.status == 409 and attempt < CONFLICT_ATTEMPTS:
+                    log.info("saving state: attempt #%d/%d conflicted; retrying", attempt, CONFLICT_ATTEMPTS)
+                    continue
+                if _transient(error):
+                    raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
+                raise
+
+
+class LeaseElector:
+    """Holds the Lease while this replica is the active syncer; another replica stays passive."""
+
+    def __init__(
+        self, api: Any, namespace: str, name: str, *, identity: str, duration_s: int, timeout_s: float
+    ) -> None:
+        self._coordination = client.CoordinationV1Api(api)
+        self._namespace, self._name, self._identity = namespace, name, identity
+        self._duration, self._timeout = duration_s, timeout_s
+
+    def acquire(self) -> bool:
+        """Take or renew the Lease; False when another live holder has it (or someone won the race)."""
+        try:
+            lease = self._coordination.read_namespaced_lease(
+                self._name, self._namespace, _request_timeout=self._timeout
+            )
+        except ApiException as error:
+            if _transient(error):
+                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
+            raise
+        spec = lease.spec or client.V1LeaseSpec()
+        now = datetime.now(UTC)
+        renewed = spec.renew_time
+        expired = renewed is None or now - renewed > timedelta(seconds=spec.lease_duration_seconds or self._duration)
+        if spec.holder_identity not in (None, "", self._identity) and not expired:
+            return False
+        if spec.holder_identity != self._identity:
+            spec.acquire_time = now
+            spec.lease_transitions = (spec.lease_transitions or 0) + 1
+        spec.holder_identity, spec.renew_time, spec.lease_duration_seconds = self._identity, now, self._duration
+        lease.spec = spec
+        try:
+            self._coordination.replace_namespaced_lease(
+                self._name, self._namespace, lease, _request_timeout=self._timeout
+            )
+        except ApiException as error:
+            if error.status == 409:  # another replica renewed or took it first
+                return False
+            if _transient(error):
+                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
+            raise
+        return True

@@ -1,0 +1,35 @@
+"""The kustomize patch that pins the api's model (``kubernetes/base/model-pin.yaml``), as text."""
+
+from __future__ import annotations
+
+from digits_syncer.state import Pin
+
+VERSION_ANNOTATION = "digits.app/model-version"
+FETCH_CONTAINER = "fetch-model"
+
+
+def render_pin(pin: Pin) -> str:
+    """The file the syncer commits with each rollout, so re-applying the manifests keeps the model."""
+    return f"""# The pinned model bundle. Empty URL: the api image's baked-in bundle.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: digits-api
+spec:
+  template:
+    metadata:
+      annotations:
+        {VERSION_ANNOTATION}: {_quote(pin.version)}
+    spec:
+      initContainers:
+        - name: {FETCH_CONTAINER}
+          env:
+            - name: MODEL_URL
+              value: {_quote(pin.url)}
+            - name: MODEL_SHA256
+              value: {_quote(pin.sha256)}
+"""
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if value else '""'

@@ -1,0 +1,92 @@
+"""Releases of the training repository, and which one the policy wants (pure functions)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+_SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+class SelectionPolicy(StrEnum):
+    NEWEST_PUBLISHED = "newest-published"
+    """The release published last (``published_at``), whatever its tag."""
+    HIGHEST_SEMVER = "highest-semver"
+    """The highest semantic version among tags like ``v1.2.3``; other tags are ignored."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: int
+    name: str
+    size: int
+    url: str
+    """The API URL of the asset (download with ``Accept: application/octet-stream``)."""
+    digest: str | None = None
+    """``sha256:<hex>`` when GitHub states it."""
+
+
+@dataclass(frozen=True)
+class Release:
+    id: int
+    tag: str
+    name: str
+    draft: bool
+    prerelease: bool
+    published_at: datetime | None
+    created_at: datetime | None
+    assets: tuple[Asset, ...]
+
+
+@dataclass(frozen=True)
+class ReleaseFilter:
+    policy: SelectionPolicy = SelectionPolicy.NEWEST_PUBLISHED
+    tag_pattern: str = "*"
+    asset_pattern: str = "*.zip"
+    allow_prereleases: bool = False
+
+
+def semver_key(tag: str) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]] | None:
+    """Sort key of a semantic version tag (a release sorts after its prereleases), or None."""
+    match = _SEMVER.match(tag)
+    if not match:
+        return None
+    major, minor, patch, pre = match.groups()
+    if pre is None:
+        return (int(major), int(minor), int(patch), 1, ())
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split("."))
+    return (int(major), int(minor), int(patch), 0, parts)  # type: ignore[return-value]
+
+
+def model_asset(release: Release, pattern: str) -> Asset | None:
+    """The one asset matching ``pattern`` (None when there is none; the first by name when several)."""
+    matching = sorted((a for a in release.assets if fnmatch.fnmatchcase(a.name, pattern)), key=lambda a: a.name)
+    return matching[0] if matching else None
+
+
+def eligible(release: Release, rules: ReleaseFilter) -> bool:
+    if release.draft or (release.prerelease and not rules.allow_prereleases):
+        return False
+    if not fnmatch.fnmatchcase(release.tag, rules.tag_pattern):
+        return False
+    if rules.policy is SelectionPolicy.HIGHEST_SEMVER and semver_key(release.tag) is None:
+        return False
+    return model_asset(release, rules.asset_pattern) is not None
+
+
+def select_release(releases: list[Release], rules: ReleaseFilter, skip: frozenset[str] = frozenset()) -> Release | None:
+    """The release the policy wants among those not in ``skip`` (tags that failed before)."""
+    candidates = [r for r in releases if eligible(r, rules) and r.tag not in skip]
+    if not candidates:
+        return None
+    if rules.policy is SelectionPolicy.HIGHEST_SEMVER:
+        return max(candidates, key=lambda r: semver_key(r.tag))  # type: ignore[arg-type, return-value]
+    return max(candidates, key=_published_key)
+
+
+def _published_key(release: Release) -> tuple[float, int]:
+    when = release.published_at or release.created_at
+    return (when.timestamp() if when else 0.0, release.id)

@@ -1,0 +1,42 @@
+"""The serving model's accuracy on the gate's holdout, measured through the api's batch endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+from digits_syncer.gate import ServingScore
+
+log = logging.getLogger("digits_syncer.serving")
+BATCH = 256
+
+
+def serving_score(api_url: str | None, timeout_s: float) -> ServingScore:
+    def score(labels: list[int], images: np.ndarray, targets: np.ndarray) -> float | None:
+        if not api_url:
+            return None
+        try:
+            with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
+                served = json.load(response)
+            if served.get("labels") != labels:
+                log.info("serving model has labels %s, candidate %s: no comparison", served.get("labels"), labels)
+                return None
+            predicted: list[int] = []
+            for start in range(0, len(images), BATCH):
+                body = json.dumps({"instances": images[start : start + BATCH].reshape(-1, 784).tolist()}).encode()
+                request = urllib.request.Request(
+                    f"{api_url}/predict/batch", data=body, headers={"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                    predicted += [p["prediction"] for p in json.load(response)["predictions"]]
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
+            log.warning("could not score the serving model at %s: %s", api_url, error)
+            return None
+        truth = [labels[t] for t in targets]
+        return float(np.mean(np.array(predicted) == np.array(truth)))
+
+    return score

@@ -1,0 +1,128 @@
+"""Settings of the syncer, from ``DIGITS_SYNCER_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from digits_syncer.releases import ReleaseFilter, SelectionPolicy
+
+
+class RecordMode(StrEnum):
+    PUSH = "push"
+    """Commit to the deployment branch directly."""
+    PULL_REQUEST = "pull-request"
+    """Commit to a new branch and open a pull request (the rollout waits for nothing: it follows the commit)."""
+
+
+class SyncerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIGITS_SYNCER_", env_file=".env", extra="ignore")
+
+    # Source
+    source_repo: str = Field(
+        default="sadiksha99/Mlops_project_Azure_ML",
+        description="owner/name of the training repository whose releases carry models.",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        description="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
+    )
+    github_token_file: Path | None = Field(
+        default=None, description="File holding a GitHub token (a mounted Secret); unset: anonymous, 60 requests/hour."
+    )
+    policy: SelectionPolicy = Field(
+        default=SelectionPolicy.NEWEST_PUBLISHED, description="newest-published or highest-semver."
+    )
+    tag_pattern: str = Field(default="*", description="Glob the release tag must match, e.g. 'model-v*'.")
+    asset_pattern: str = Field(default="*.zip", description="Glob naming the model asset of a release.")
+    allow_prereleases: bool = Field(
+        default=False, description="Consider prereleases (a staging channel). Drafts never."
+    )
+    poll_interval_s: float = Field(default=300.0, gt=0, description="Seconds between polls of the releases.")
+    request_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of each GitHub request, in seconds.")
+    max_download_bytes: int = Field(
+        default=256 * 1024 * 1024, gt=0, description="Largest model asset accepted, in bytes."
+    )
+
+    # Gate
+    foreign_labels: list[int] = Field(
+        default=[2, 7, 8], description="Labels of releases without a manifest (output index -> digit)."
+    )
+    foreign_scale: Literal[255, 1] = Field(
+        default=255, description="Input scale of releases without a manifest (255: raw grey levels)."
+    )
+    min_accuracy: float = Field(
+        default=0.9, ge=0, le=1, description="Reject a model below this accuracy on the holdout."
+    )
+    max_regression: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Reject a model worse than the serving one by more than this (same labels).",
+    )
+    holdout_size: int = Field(
+        default=3000, ge=100, description="MNIST test digits of the model's labels used to evaluate it."
+    )
+    serving_api_url: str | None = Field(
+        default="http://digits-api:8000",
+        description="The api, to score the serving model on the same holdout (unset: no comparison).",
+    )
+
+    # Record
+    deploy_repo: str | None = Field(
+        default=None, description="owner/name of the deployment repository; unset: record nothing in git."
+    )
+    deploy_branch: str = Field(default="main", description="Branch the bundle and the pin are committed to.")
+    deploy_bundle_dir: str = Field(
+        default="models", description="Folder of the deployment repository holding bundle zips."
+    )
+    deploy_pin_path: str = Field(
+        default="kubernetes/base/model-pin.yaml", description="The kustomize patch that pins the model."
+    )
+    record_mode: RecordMode = Field(default=RecordMode.PUSH, description="push, or pull-request.")
+
+    # Roll out
+    mode: Literal["kubernetes", "local"] = Field(
+        default="kubernetes", description="Patch the api Deployment, or install into a local model directory."
+    )
+    namespace: str = Field(default="digits", description="Namespace of the api Deployment and the syncer's objects.")
+    deployment: str = Field(default="digits-api", description="The api Deployment.")
+    state_configmap: str = Field(
+        default="digits-syncer-state", description="ConfigMap holding what was deployed, rejected or rolled back."
+    )
+    lease: str = Field(default="digits-syncer", description="Lease electing the one active syncer.")
+    lease_duration_s: int = Field(
+        default=60, ge=5, description="How long a leader's claim lasts without renewal, in seconds."
+    )
+    identity: str = Field(default="", description="This replica's name in the Lease (defaults to the host name).")
+    rollout_timeout_s: float = Field(
+        default=300.0, gt=0, description="Roll back when a rollout is not complete after this many seconds."
+    )
+    kubernetes_timeout_s: float = Field(
+        default=15.0, gt=0, description="Timeout of each Kubernetes API request, in seconds."
+    )
+    local_models_dir: Path = Field(
+        default=Path("models"), description="local mode: the directory whose 'current' link the API serves."
+    )
+    state_file: Path = Field(default=Path("syncer-state.json"), description="local mode: where the state is kept.")
+
+    # Operation
+    health_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics (0: none)."
+    )
+    max_poll_age_s: float | None = Field(
+        default=None, description="Not live when the last successful poll is older (default: 3 poll intervals)."
+    )
+    log_level: str = Field(default="INFO", description="Logging level.")
+
+    def release_filter(self) -> ReleaseFilter:
+        return ReleaseFilter(self.policy, self.tag_pattern, self.asset_pattern, self.allow_prereleases)
+
+    def token(self) -> str | None:
+        if self.github_token_file and self.github_token_file.is_file():
+            return self.github_token_file.read_text().strip() or None
+        return None

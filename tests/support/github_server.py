@@ -1,0 +1,461 @@
+"""A local GitHub-compatible HTTP server for the syncer's tests.
+
+It answers the REST endpoints the syncer uses, in the shapes GitHub documents:
+releases (with ETag / 304), release assets (302 to a download URL), repository
+contents (read and write), git refs and pull requests. Contents live in a real git
+repository, so tests read the commits with git. Tests can queue faults
+(5xx, rate limits with their headers, malformed JSON, slow answers) per route.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _git(repo: Path, *args: str, data: bytes | None = None) -> str:
+    return (
+        subprocess.run(["git", "-C", str(repo), *args], input=data, capture_output=True, check=True, timeout=30)
+        .stdout.decode()
+        .strip()
+    )
+
+
+@dataclass
+class Fault:
+    status: int
+    body: bytes = b'{"message": "Server Error"}'
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+@dataclass
+class FakeGitHub:
+    url: str
+    owner: str
+    source: str
+    deploy: str
+    repo_dir: Path
+    releases: list[dict[str, Any]] = field(default_factory=list)
+    assets: dict[int, tuple[str, bytes]] = field(default_factory=dict)
+    pulls: list[dict[str, Any]] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    requests: list[tuple[str, str, int]] = field(default_factory=list)
+    """(method, path, status) of every request answered."""
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _next_id: int = 1000
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def publish(
+        self,
+        tag: str,
+        asset_name: str,
+        data: bytes,
+        *,
+        prerelease: bool = False,
+        draft: bool = False,
+        digest: str | None = "auto",
+        published_at: str | None = None,
+    ) -> dict[str, Any]:
+        """A release with one asset, as the training repository's workflow would publish it."""
+        with self.lock:
+            release_id, asset_id = self.new_id(), self.new_id()
+            base = f"{self.url}/repos/{self.owner}/{self.source}"
+            asset = {
+                "url": f"{base}/releases/assets/{asset_id}",
+                "id": asset_id,
+                "node_id": f"RA_{asset_id}",
+                "name": asset_name,
+                "label": None,
+                "content_type": "application/zip",
+                "state": "uploaded",
+                "size": len(data),
+                "download_count": 0,
+                "created_at": _now(),
+                "updated_at": _now(),
+                "browser_download_url": f"{self.url}/downloads/{asset_id}/{asset_name}",
+                "uploader": self._user(),
+                "digest": ("sha256:" + hashlib.sha256(data).hexdigest()) if digest == "auto" else digest,
+            }
+            release = {
+                "url": f"{base}/releases/{release_id}",
+                "html_url": f"{self.url}/{self.owner}/{self.source}/releases/tag/{tag}",
+                "assets_url": f"{base}/releases/{release_id}/assets",
+                "upload_url": f"{base}/releases/{release_id}/assets{{?name,label}}",
+                "tarball_url": f"{base}/tarball/{tag}",
+                "zipball_url": f"{base}/zipball/{tag}",
+                "id": release_id,
+                "node_id": f"RE_{release_id}",
+                "tag_name": tag,
+                "target_commitish": "main",
+                "name": tag,
+                "body": f"Model {tag}",
+                "draft": draft,
+                "prerelease": prerelease,
+                "created_at": _now(),
+                "published_at": None if draft else (published_at or _now()),
+                "author": self._user(),
+                "assets": [asset],
+            }
+            self.releases.insert(0, release)
+            self.assets[asset_id] = (asset_name, data)
+            return release
+
+    def fail_next(self, route: str, *faults: Fault) -> None:
+        """Answer the next requests whose path matches ``route`` (a regex) with these faults."""
+        with self.lock:
+            self.faults.setdefault(route, []).extend(faults)
+
+    def _user(self) -> dict[str, Any]:
+        return {
+            "login": self.owner,
+            "id": 1,
+            "node_id": "U_1",
+            "type": "User",
+            "site_admin": False,
+            "url": f"{self.url}/users/{self.owner}",
+            "html_url": f"{self.url}/{self.owner}",
+            "avatar_url": "",
+            "gravatar_id": "",
+        }
+
+    # -- git-backed repository contents -------------------------------------------------------------
+
+    def git(self, *args: str) -> str:
+        return _git(self.repo_dir, *args)
+
+    def file_at(self, ref: str, path: str) -> bytes | None:
+        result = subprocess.run(
+            ["git", "-C", str(self.repo_dir), "show", f"{ref}:{path}"], capture_output=True, timeout=30
+        )
+        return result.stdout if result.returncode == 0 else None
+
+    def commits(self, ref: str = "main") -> list[str]:
+        return self.git("log", "--format=%H %s", ref).splitlines()
+
+
+def _content_json(hub: FakeGitHub, path: str, ref: str, data: bytes, with_content: bool) -> dict[str, Any]:
+    sha = hub.git("rev-parse", f"{ref}:{path}")
+    base = f"{hub.url}/repos/{hub.owner}/{hub.deploy}"
+    item: dict[str, Any] = {
+        "type": "file",
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": sha,
+        "size": len(data),
+        "url": f"{base}/contents/{path}?ref={ref}",
+        "git_url": f"{base}/git/blobs/{sha}",
+        "html_url": f"{hub.url}/{hub.owner}/{hub.deploy}/blob/{ref}/{path}",
+        "download_url": f"{hub.url}/raw/{hub.owner}/{hub.deploy}/{ref}/{path}",
+        "_links": {
+            "self": f"{base}/contents/{path}?ref={ref}",
+            "git": f"{base}/git/blobs/{sha}",
+            "html": f"{hub.url}/{hub.owner}/{hub.deploy}/blob/{ref}/{path}",
+        },
+    }
+    if with_content:
+        item.update(encoding="base64", content=base64.encodebytes(data).decode())
+    return item
+
+
+class _Handler(BaseHTTPRequestHandler):
+    hub: FakeGitHub
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(
+        self, status: int, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> None:
+        payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        self.send_response(status)
+        self.send_header(
+            "Content-Type", "application/json; charset=utf-8" if raw is None else "application/octet-stream"
+        )
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-RateLimit-Limit", "5000")
+        self.send_header("X-RateLimit-Remaining", "4999")
+        self.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+        with self.hub.lock:
+            self.hub.requests.append((self.command, self.path, status))
+
+    def _fault(self) -> bool:
+        path = urlparse(self.path).path
+        with self.hub.lock:
+            for route, queue in self.hub.faults.items():
+                if queue and re.search(route, path):
+                    fault = queue.pop(0)
+                    break
+            else:
+                return False
+        time.sleep(fault.delay_s)
+        self.send_response(fault.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(fault.body)))
+        for key, value in fault.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(fault.body)
+        with self.hub.lock:
+            self.hub.requests.append((self.command, self.path, fault.status))
+        return True
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def do_GET(self) -> None:
+        if self._fault():
+            return
+        hub, parsed = self.hub, urlparse(self.path)
+        path, query = unquote(parsed.path), parse_qs(parsed.query)
+        repo_prefix = f"/repos/{hub.owner}/"
+        if path == f"/repos/{hub.owner}/{hub.source}/releases":
+            with hub.lock:
+                listing = json.dumps(hub.releases).encode()
+            etag = '"' + hashlib.sha256(listing).hexdigest()[:32] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self._send(304, headers={"ETag": etag})
+                return
+            self._send(200, raw=None, body=json.loads(listing), headers={"ETag": etag})
+            return
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.source}/releases/assets/(\d+)", path):
+            asset_id = int(match.group(1))
+            if asset_id not in hub.assets:
+                self._send(404, {"message": "Not Found"})
+            elif "application/octet-stream" in (self.headers.get("Accept") or ""):
+                name = hub.assets[asset_id][0]
+                self._send(302, headers={"Location": f"{hub.url}/downloads/{asset_id}/{name}"})
+            else:
+                release = next(r for r in hub.releases for a in r["assets"] if a["id"] == asset_id)
+                self._send(200, next(a for a in release["assets"] if a["id"] == asset_id))
+            return
+        if match := re.fullmatch(r"/downloads/(\d+)/.+", path):
+            self._send(200, raw=hub.assets[int(match.group(1))][1])
+            return
+        if match := re.fullmatch(rf"/raw/{hub.owner}/{hub.deploy}/([^/]+)/(.+)", path):
+            data = hub.file_at(match.group(1), match.group(2))
+            self._send(404, {"message": "Not Found"}) if data is None else self._send(200, raw=data)
+            return
+        if path in (f"{repo_prefix}{hub.deploy}", f"{repo_prefix}{hub.source}"):
+            name = path.rsplit("/", 1)[-1]
+            self._send(
+                200,
+                {
+                    "id": 1,
+                    "node_id": "R_1",
+                    "name": name,
+                    "full_name": f"{hub.owner}/{name}",
+                    "private": False,
+                    "owner": hub._user(),
+                    "url": f"{hub.url}{path}",
+                    "html_url": f"{hub.url}/{hub.owner}/{name}",
+                    "default_branch": "main",
+                },
+            )
+            return
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/contents/(.+)", path):
+            ref = query.get("ref", ["main"])[0]
+            with hub.lock:
+                data = hub.file_at(ref, match.group(1))
+                if data is None:
+                    self._send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+                else:
+                    self._send(200, _content_json(hub, match.group(1), ref, data, with_content=True))
+            return
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/git/ref/(.+)", path):
+            with hub.lock:
+                ref = match.group(1)
+                result = subprocess.run(
+                    [
+                        "git",
+                        "-C",
+                        str(hub.repo_dir),
+                        "rev-parse",
+                        "--verify",
+                        "-q",
+                        ref.replace("heads/", "refs/heads/"),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+            if result.returncode != 0:
+                self._send(404, {"message": "Not Found"})
+            else:
+                self._send(
+                    200,
+                    {
+                        "ref": f"refs/{ref}",
+                        "node_id": "REF_1",
+                        "url": f"{hub.url}{path}",
+                        "object": {"sha": result.stdout.strip(), "type": "commit", "url": ""},
+                    },
+                )
+            return
+        if path == f"/repos/{hub.owner}/{hub.deploy}/pulls":
+            head = query.get("head", [None])[0]
+            with hub.lock:
+                pulls = [
+                    p
+                    for p in hub.pulls
+                    if p["state"] == query.get("state", ["open"])[0]
+                    and (head is None or f"{hub.owner}:{p['head']['ref']}" == head)
+                ]
+            self._send(200, pulls)
+            return
+        self._send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+
+    def do_PUT(self) -> None:
+        if self._fault():
+            return
+        hub, path = self.hub, unquote(urlparse(self.path).path)
+        match = re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/contents/(.+)", path)
+        if not match:
+            self._send(404, {"message": "Not Found"})
+            return
+        file_path, body = match.group(1), self._body()
+        branch = body.get("branch", "main")
+        data = base64.b64decode(body["content"])
+        with hub.lock:
+            existing = hub.file_at(branch, file_path)
+            current_sha = hub.git("rev-parse", f"{branch}:{file_path}") if existing is not None else None
+            if existing is not None and body.get("sha") != current_sha:
+                self._send(
+                    409 if body.get("sha") else 422,
+                    {
+                        "message": f"{file_path} does not match {body.get('sha')}"
+                        if body.get("sha")
+                        else 'Invalid request.\n\n"sha" wasn\'t supplied.'
+                    },
+                )
+                return
+            hub.git("checkout", "-q", branch)
+            target = hub.repo_dir / file_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            hub.git("add", file_path)
+            hub.git(
+                "-c",
+                "user.name=digits-syncer",
+                "-c",
+                "user.email=syncer@example.invalid",
+                "commit",
+                "-q",
+                "-m",
+                body["message"],
+            )
+            commit = hub.git("rev-parse", "HEAD")
+            self._send(
+                201 if existing is None else 200,
+                {
+                    "content": _content_json(hub, file_path, branch, data, with_content=False),
+                    "commit": {
+                        "sha": commit,
+                        "node_id": f"C_{commit[:8]}",
+                        "url": f"{hub.url}/repos/{hub.owner}/{hub.deploy}/git/commits/{commit}",
+                        "html_url": "",
+                        "message": body["message"],
+                        "author": {"name": "digits-syncer", "email": "", "date": _now()},
+                        "committer": {"name": "digits-syncer", "email": "", "date": _now()},
+                        "tree": {"sha": hub.git("rev-parse", "HEAD^{tree}"), "url": ""},
+                        "parents": [],
+                        "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+                    },
+                },
+            )
+
+    def do_POST(self) -> None:
+        if self._fault():
+            return
+        hub, path, body = self.hub, unquote(urlparse(self.path).path), self._body()
+        if path == f"/repos/{hub.owner}/{hub.deploy}/git/refs":
+            with hub.lock:
+                hub.git("branch", body["ref"].removeprefix("refs/heads/"), body["sha"])
+            self._send(
+                201,
+                {
+                    "ref": body["ref"],
+                    "node_id": "REF_2",
+                    "url": f"{hub.url}{path}/{body['ref']}",
+                    "object": {"sha": body["sha"], "type": "commit", "url": ""},
+                },
+            )
+            return
+        if path == f"/repos/{hub.owner}/{hub.deploy}/pulls":
+            with hub.lock:
+                number = len(hub.pulls) + 1
+                pull = {
+                    "id": hub.new_id(),
+                    "number": number,
+                    "state": "open",
+                    "title": body["title"],
+                    "body": body.get("body"),
+                    "url": f"{hub.url}{path}/{number}",
+                    "html_url": f"{hub.url}/{hub.owner}/{hub.deploy}/pull/{number}",
+                    "head": {
+                        "ref": body["head"],
+                        "sha": hub.git("rev-parse", body["head"]),
+                        "label": f"{hub.owner}:{body['head']}",
+                    },
+                    "base": {
+                        "ref": body["base"],
+                        "sha": hub.git("rev-parse", body["base"]),
+                        "label": f"{hub.owner}:{body['base']}",
+                    },
+                    "user": hub._user(),
+                    "created_at": _now(),
+                    "updated_at": _now(),
+                }
+                hub.pulls.append(pull)
+            self._send(201, pull)
+            return
+        self._send(404, {"message": "Not Found"})
+
+
+@contextmanager
+def fake_github(
+    tmp_path: Path, owner: str = "digits-lab", source: str = "training", deploy: str = "deploy", host: str = "127.0.0.1"
+) -> Iterator[FakeGitHub]:
+    repo = tmp_path / "deploy-repo"
+    repo.mkdir(parents=True)
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("deployment repository\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "initial")
+    handler = type("Handler", (_Handler,), {})
+    server = ThreadingHTTPServer((host, 0), handler)
+    hub = FakeGitHub(f"http://{host}:{server.server_address[1]}", owner, source, deploy, repo)
+    handler.hub = hub  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, name="fake-github", daemon=True)
+    thread.start()
+    try:
+        yield hub
+    finally:
+        server.shutdown()
+        server.server_close()

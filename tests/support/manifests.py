@@ -1,0 +1,32 @@
+"""Rendering the project's kustomize trees and reading their pod templates."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import yaml
+
+from tests.support.control_plane import BIN
+from tests.support.paths import REPO
+
+KUSTOMIZATIONS = ["kubernetes/base", "kubernetes/overlays/kind", "kubernetes/overlays/production"]
+NAMESPACE = "digits"
+
+
+def render(path: str) -> str:
+    return subprocess.run(
+        [str(BIN / "kubectl"), "kustomize", str(REPO / path)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def objects(path: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(render(path)) if doc]
+
+
+def pod_templates(path: str) -> dict[str, dict[str, Any]]:
+    return {
+        obj["metadata"]["name"]: obj["spec"]["template"]
+        for obj in objects(path)
+        if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job")
+    }
