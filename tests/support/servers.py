@@ -73,7 +73,7 @@ def managed_process(
 
 def python_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("api", "automation/training", "automation"))
+    env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("api", "automation/training", "automation", "syncer"))
     env.update(extra)
     return env
 

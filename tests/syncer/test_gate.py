@@ -1,0 +1,115 @@
+"""The gate on real archives: what passes, and every way a release is refused with its reason."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import zipfile
+
+import pytest
+
+from digits_api.bundle import zip_bundle
+from digits_syncer.gate import Gate, GateSettings, Rejected
+from tests.api.conftest import copy_bundle
+from tests.support.archives import write_zip
+from tests.support.paths import FOREIGN_RELEASE
+
+SETTINGS = GateSettings(
+    foreign_labels=[2, 7, 8], foreign_scale=255, min_accuracy=0.9, max_regression=0.02, holdout_size=1000
+)
+
+
+def _gate(mnist, settings=SETTINGS, serving=None):
+    return Gate(settings, lambda: mnist, lambda labels, x, y: serving)
+
+
+@pytest.fixture
+def bundle_zip(tmp_path, baked_in_bundle):
+    return zip_bundle(copy_bundle(baked_in_bundle, tmp_path / "b", version="v2.0.0"), tmp_path / "mnist-cnn-v2.0.0.zip")
+
+
+def test_a_good_bundle_passes(tmp_path, mnist, bundle_zip):
+    work = tmp_path / "work"
+    work.mkdir()
+    accepted = _gate(mnist).check(bundle_zip, "v2.0.0", work)
+    assert accepted.version == "v2.0.0"
+    assert accepted.accuracy > 0.99
+    assert accepted.sha256 == hashlib.sha256(accepted.bundle_zip.read_bytes()).hexdigest()
+    assert accepted.bundle_zip.name == "mnist-cnn-v2.0.0.zip"
+
+
+def _damaged(tmp_path, bundle_zip, kind):
+    if kind == "path-escape":
+        return write_zip(tmp_path / "e.zip", [("../../escape.txt", b"x", None)])
+    if kind == "symlink":
+        return write_zip(tmp_path / "l.zip", [("model.tflite", b"/etc/passwd", stat.S_IFLNK | 0o777)])
+    if kind == "zip-bomb":
+        return write_zip(tmp_path / "bomb.zip", [("zeros", b"\0" * (64 * 1024 * 1024), None)])
+    if kind == "truncated":
+        truncated = tmp_path / "t.zip"
+        truncated.write_bytes(bundle_zip.read_bytes()[:20_000])
+        return truncated
+    if kind == "wrong-file-digest":
+        out = tmp_path / "d.zip"
+        with zipfile.ZipFile(bundle_zip) as source, zipfile.ZipFile(out, "w") as target:
+            for item in source.infolist():
+                data = source.read(item)
+                target.writestr(item, data + b"\0" if item.filename == "model.tflite" else data)
+        return out
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("path-escape", "escapes the archive directory"),
+        ("symlink", "symbolic link"),
+        ("zip-bomb", "zip bomb"),
+        ("truncated", "not a valid zip"),
+        ("wrong-file-digest", r"sha256 of model\.tflite is"),
+    ],
+)
+def test_damaged_archives_are_rejected(tmp_path, mnist, bundle_zip, kind, reason):
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(Rejected, match=reason):
+        _gate(mnist).check(_damaged(tmp_path, bundle_zip, kind), "v9", work)
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_labels_that_disagree_with_the_model_are_rejected(tmp_path, mnist, baked_in_bundle):
+    bundle = copy_bundle(baked_in_bundle, tmp_path / "b", labels=[2, 7, 8])
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(Rejected, match="model has 10 outputs but the manifest names 3 labels"):
+        _gate(mnist).check(zip_bundle(bundle, tmp_path / "x.zip"), "v9", work)
+
+
+def test_accuracy_floor_and_regression(tmp_path, mnist, bundle_zip):
+    strict = GateSettings([2, 7, 8], 255, min_accuracy=0.9999, max_regression=0.02, holdout_size=1000)
+    for n, (settings, serving, reason) in enumerate(
+        [
+            (strict, None, "below the floor 0.9999"),
+            (SETTINGS, 1.0, None),  # within the allowed regression of 0.02
+            (GateSettings([2, 7, 8], 255, 0.9, 0.0, 1000), 1.0, "worse than the serving model's 1.0000"),
+        ]
+    ):
+        work = tmp_path / f"work{n}"
+        work.mkdir()
+        if reason is None:
+            assert _gate(mnist, settings, serving).check(bundle_zip, "v2", work).accuracy > 0.99
+        else:
+            with pytest.raises(Rejected, match=reason):
+                _gate(mnist, settings, serving).check(bundle_zip, "v2", work)
+
+
+@pytest.mark.slow
+def test_the_original_release_converts_and_passes(tmp_path, mnist):
+    work = tmp_path / "work"
+    work.mkdir()
+    accepted = _gate(mnist).check(FOREIGN_RELEASE, "model-v1", work)
+    assert accepted.version == "model-v1"
+    assert 0.95 < accepted.accuracy < 0.98
+    with zipfile.ZipFile(accepted.bundle_zip) as zf:
+        manifest = zf.read("manifest.json").decode()
+    assert '"labels": [\n    2,\n    7,\n    8\n  ]' in manifest
