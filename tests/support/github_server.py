@@ -1,6 +1,7 @@
 """A local GitHub-compatible HTTP server for the syncer's tests.
 
-It answers the REST endpoints the syncer uses, in the shapes GitHub documents:
+It answers the REST endpoints the syncer uses, in the shapes GitHub documents (every JSON
+response is validated against GitHub's OpenAPI description, see ``github_openapi``):
 releases (with ETag / 304), release assets (302 to a download URL), repository
 contents (read and write), git refs and pull requests. Contents live in a real git
 repository, so tests read the commits with git. Tests can queue faults
@@ -25,6 +26,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from tests.support.github_openapi import complete, spec, validate
+
+RELEASES = "/repos/{owner}/{repo}/releases"
+ASSET = "/repos/{owner}/{repo}/releases/assets/{asset_id}"
+CONTENTS = "/repos/{owner}/{repo}/contents/{path}"
+GIT_REF = "/repos/{owner}/{repo}/git/ref/{ref}"
+GIT_REFS = "/repos/{owner}/{repo}/git/refs"
+PULLS = "/repos/{owner}/{repo}/pulls"
+REPOSITORY = "/repos/{owner}/{repo}"
+NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -44,6 +56,8 @@ class Fault:
     body: bytes = b'{"message": "Server Error"}'
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    method: str | None = None
+    """Only requests of this method (None: any)."""
 
 
 @dataclass
@@ -59,6 +73,8 @@ class FakeGitHub:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     """(method, path, status) of every request answered."""
+    schema_errors: list[str] = field(default_factory=list)
+    """Where a response strayed from GitHub's OpenAPI description (tests assert there is none)."""
     lock: threading.RLock = field(default_factory=threading.RLock)
     _next_id: int = 1000
 
@@ -97,6 +113,7 @@ class FakeGitHub:
                 "uploader": self._user(),
                 "digest": ("sha256:" + hashlib.sha256(data).hexdigest()) if digest == "auto" else digest,
             }
+            asset = complete(asset, "release-asset")
             release = {
                 "url": f"{base}/releases/{release_id}",
                 "html_url": f"{self.url}/{self.owner}/{self.source}/releases/tag/{tag}",
@@ -117,6 +134,7 @@ class FakeGitHub:
                 "author": self._user(),
                 "assets": [asset],
             }
+            release = complete(release, "release")
             self.releases.insert(0, release)
             self.assets[asset_id] = (asset_name, data)
             return release
@@ -127,7 +145,7 @@ class FakeGitHub:
             self.faults.setdefault(route, []).extend(faults)
 
     def _user(self) -> dict[str, Any]:
-        return {
+        user = {
             "login": self.owner,
             "id": 1,
             "node_id": "U_1",
@@ -136,8 +154,9 @@ class FakeGitHub:
             "url": f"{self.url}/users/{self.owner}",
             "html_url": f"{self.url}/{self.owner}",
             "avatar_url": "",
-            "gravatar_id": "",
+            "gravatar_id": None,
         }
+        return complete(user, "simple-user")
 
     # -- git-backed repository contents -------------------------------------------------------------
 
@@ -175,7 +194,33 @@ def _content_json(hub: FakeGitHub, path: str, ref: str, data: bytes, with_conten
     }
     if with_content:
         item.update(encoding="base64", content=base64.encodebytes(data).decode())
+        return complete(item, "content-file")
     return item
+
+
+def _pull_side(hub: FakeGitHub, branch: str) -> dict[str, Any]:
+    """A pull request's head or base: branch, commit, user and repository."""
+    repository = complete(
+        {
+            "id": 1,
+            "node_id": "R_1",
+            "name": hub.deploy,
+            "full_name": f"{hub.owner}/{hub.deploy}",
+            "private": False,
+            "owner": hub._user(),
+            "html_url": f"{hub.url}/{hub.owner}/{hub.deploy}",
+            "default_branch": "main",
+        },
+        "repository",
+    )
+    side = {
+        "ref": branch,
+        "sha": hub.git("rev-parse", branch),
+        "label": f"{hub.owner}:{branch}",
+        "user": hub._user(),
+        "repo": repository,
+    }
+    return complete(side, spec()["components"]["schemas"]["pull-request"]["properties"]["head"])
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -186,8 +231,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(
-        self, status: int, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+        self,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        template: str | None = None,
     ) -> None:
+        if template is not None and raw is None:
+            errors = validate(self.command, template, status, body)
+            with self.hub.lock:
+                self.hub.schema_errors.extend(errors)
         payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         self.send_response(status)
         self.send_header(
@@ -208,11 +262,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlparse(self.path).path
         with self.hub.lock:
             for route, queue in self.hub.faults.items():
-                if queue and re.search(route, path):
+                if queue and re.search(route, path) and queue[0].method in (None, self.command):
                     fault = queue.pop(0)
                     break
             else:
                 return False
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))  # keep the connection in step
         time.sleep(fault.delay_s)
         self.send_response(fault.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -242,18 +297,18 @@ class _Handler(BaseHTTPRequestHandler):
             if self.headers.get("If-None-Match") == etag:
                 self._send(304, headers={"ETag": etag})
                 return
-            self._send(200, raw=None, body=json.loads(listing), headers={"ETag": etag})
+            self._send(200, body=json.loads(listing), headers={"ETag": etag}, template=RELEASES)
             return
         if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.source}/releases/assets/(\d+)", path):
             asset_id = int(match.group(1))
             if asset_id not in hub.assets:
-                self._send(404, {"message": "Not Found"})
+                self._send(404, NOT_FOUND, template=ASSET)
             elif "application/octet-stream" in (self.headers.get("Accept") or ""):
                 name = hub.assets[asset_id][0]
-                self._send(302, headers={"Location": f"{hub.url}/downloads/{asset_id}/{name}"})
+                self._send(302, headers={"Location": f"{hub.url}/downloads/{asset_id}/{name}"}, template=ASSET)
             else:
                 release = next(r for r in hub.releases for a in r["assets"] if a["id"] == asset_id)
-                self._send(200, next(a for a in release["assets"] if a["id"] == asset_id))
+                self._send(200, next(a for a in release["assets"] if a["id"] == asset_id), template=ASSET)
             return
         if match := re.fullmatch(r"/downloads/(\d+)/.+", path):
             self._send(200, raw=hub.assets[int(match.group(1))][1])
@@ -266,17 +321,21 @@ class _Handler(BaseHTTPRequestHandler):
             name = path.rsplit("/", 1)[-1]
             self._send(
                 200,
-                {
-                    "id": 1,
-                    "node_id": "R_1",
-                    "name": name,
-                    "full_name": f"{hub.owner}/{name}",
-                    "private": False,
-                    "owner": hub._user(),
-                    "url": f"{hub.url}{path}",
-                    "html_url": f"{hub.url}/{hub.owner}/{name}",
-                    "default_branch": "main",
-                },
+                template=REPOSITORY,
+                body=complete(
+                    {
+                        "id": 1,
+                        "node_id": "R_1",
+                        "name": name,
+                        "full_name": f"{hub.owner}/{name}",
+                        "private": False,
+                        "owner": hub._user(),
+                        "url": f"{hub.url}{path}",
+                        "html_url": f"{hub.url}/{hub.owner}/{name}",
+                        "default_branch": "main",
+                    },
+                    "full-repository",
+                ),
             )
             return
         if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/contents/(.+)", path):
@@ -284,9 +343,9 @@ class _Handler(BaseHTTPRequestHandler):
             with hub.lock:
                 data = hub.file_at(ref, match.group(1))
                 if data is None:
-                    self._send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+                    self._send(404, NOT_FOUND, template=CONTENTS)
                 else:
-                    self._send(200, _content_json(hub, match.group(1), ref, data, with_content=True))
+                    self._send(200, _content_json(hub, match.group(1), ref, data, with_content=True), template=CONTENTS)
             return
         if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/git/ref/(.+)", path):
             with hub.lock:
@@ -306,11 +365,12 @@ class _Handler(BaseHTTPRequestHandler):
                     timeout=30,
                 )
             if result.returncode != 0:
-                self._send(404, {"message": "Not Found"})
+                self._send(404, NOT_FOUND, template=GIT_REF)
             else:
                 self._send(
                     200,
-                    {
+                    template=GIT_REF,
+                    body={
                         "ref": f"refs/{ref}",
                         "node_id": "REF_1",
                         "url": f"{hub.url}{path}",
@@ -327,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
                     if p["state"] == query.get("state", ["open"])[0]
                     and (head is None or f"{hub.owner}:{p['head']['ref']}" == head)
                 ]
-            self._send(200, pulls)
+            self._send(200, pulls, template=PULLS)
             return
         self._send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 
@@ -351,8 +411,10 @@ class _Handler(BaseHTTPRequestHandler):
                     {
                         "message": f"{file_path} does not match {body.get('sha')}"
                         if body.get("sha")
-                        else 'Invalid request.\n\n"sha" wasn\'t supplied.'
+                        else 'Invalid request.\n\n"sha" wasn\'t supplied.',
+                        "documentation_url": "https://docs.github.com/rest/repos/contents",
                     },
+                    template=CONTENTS,
                 )
                 return
             hub.git("checkout", "-q", branch)
@@ -373,7 +435,8 @@ class _Handler(BaseHTTPRequestHandler):
             commit = hub.git("rev-parse", "HEAD")
             self._send(
                 201 if existing is None else 200,
-                {
+                template=CONTENTS,
+                body={
                     "content": _content_json(hub, file_path, branch, data, with_content=False),
                     "commit": {
                         "sha": commit,
@@ -399,7 +462,8 @@ class _Handler(BaseHTTPRequestHandler):
                 hub.git("branch", body["ref"].removeprefix("refs/heads/"), body["sha"])
             self._send(
                 201,
-                {
+                template=GIT_REFS,
+                body={
                     "ref": body["ref"],
                     "node_id": "REF_2",
                     "url": f"{hub.url}{path}/{body['ref']}",
@@ -418,22 +482,15 @@ class _Handler(BaseHTTPRequestHandler):
                     "body": body.get("body"),
                     "url": f"{hub.url}{path}/{number}",
                     "html_url": f"{hub.url}/{hub.owner}/{hub.deploy}/pull/{number}",
-                    "head": {
-                        "ref": body["head"],
-                        "sha": hub.git("rev-parse", body["head"]),
-                        "label": f"{hub.owner}:{body['head']}",
-                    },
-                    "base": {
-                        "ref": body["base"],
-                        "sha": hub.git("rev-parse", body["base"]),
-                        "label": f"{hub.owner}:{body['base']}",
-                    },
+                    "head": _pull_side(hub, body["head"]),
+                    "base": _pull_side(hub, body["base"]),
                     "user": hub._user(),
                     "created_at": _now(),
                     "updated_at": _now(),
                 }
+                pull = complete(pull, "pull-request")
                 hub.pulls.append(pull)
-            self._send(201, pull)
+            self._send(201, pull, template=PULLS)
             return
         self._send(404, {"message": "Not Found"})
 

@@ -48,6 +48,7 @@ def cluster(control_plane):
 def github(tmp_path):
     with fake_github(tmp_path / "github") as hub:
         yield hub
+    assert hub.schema_errors == [], "the fake GitHub strayed from GitHub's OpenAPI description"
 
 
 def _syncer(plane, hub, mnist, *, api=None, rollout_timeout_s=60.0, dry_run=False):

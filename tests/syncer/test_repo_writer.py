@@ -1,0 +1,52 @@
+"""Recording in the deployment repository: real git behind the local GitHub server, through PyGithub."""
+
+from __future__ import annotations
+
+import hashlib
+
+from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings, git_blob_sha
+from tests.support.github_server import Fault
+
+BUNDLE = b"PK\x03\x04 pretend this is a bundle zip"
+SHA = hashlib.sha256(BUNDLE).hexdigest()
+
+
+def _writer(hub, pull_request=False):
+    settings = RepoSettings(
+        f"{hub.owner}/{hub.deploy}", "main", "models", "kubernetes/base/model-pin.yaml", pull_request
+    )
+    return GitHubRepoWriter(hub.url, "t0ken", 5, settings)
+
+
+def test_git_blob_sha_matches_git(github, tmp_path):
+    (tmp_path / "f").write_bytes(BUNDLE)
+    assert git_blob_sha(BUNDLE) == github.git("hash-object", str(tmp_path / "f"))
+
+
+def test_recording_twice_commits_once(github):
+    writer = _writer(github)
+    first = writer.record_bundle("v1", "mnist-cnn-v1.zip", BUNDLE, SHA)
+    commits = github.commits()
+    assert len(commits) == 3 and first.commit == commits[0].split()[0]
+    assert github.file_at("main", "models/mnist-cnn-v1.zip") == BUNDLE
+    assert first.bundle_url.endswith("/raw/digits-lab/deploy/main/models/mnist-cnn-v1.zip")
+    second = writer.record_bundle("v1", "mnist-cnn-v1.zip", BUNDLE, SHA)
+    assert second.commit == "" and github.commits() == commits
+
+
+def test_a_conflicting_write_is_retried_against_the_fresh_file(github):
+    github.fail_next(r"/contents/models/", Fault(409, body=b'{"message": "is at abc but expected def"}', method="PUT"))
+    recorded = _writer(github).record_bundle("v1", "mnist-cnn-v1.zip", BUNDLE, SHA)
+    assert recorded.commit
+    assert [s for m, p, s in github.requests if m == "PUT" and "/models/" in p] == [409, 201]
+
+
+def test_pull_request_mode_leaves_the_branch_alone(github):
+    main_before = github.commits()
+    recorded = _writer(github, pull_request=True).record_bundle("v2", "mnist-cnn-v2.zip", BUNDLE, SHA)
+    assert github.commits() == main_before
+    assert github.file_at("digits-syncer/v2", "models/mnist-cnn-v2.zip") == BUNDLE
+    assert recorded.pull_request == 1
+    assert github.pulls[0]["head"]["ref"] == "digits-syncer/v2" and github.pulls[0]["base"]["ref"] == "main"
+    again = _writer(github, pull_request=True).record_bundle("v2", "mnist-cnn-v2.zip", BUNDLE, SHA)
+    assert again.pull_request == 1 and len(github.pulls) == 1
