@@ -47,11 +47,23 @@ sync: $(DEV_STAMP) ## Beside `make run`: install new model releases of DIGITS_SY
 	  DIGITS_SYNCER_STATE_FILE=$(CURDIR)/build/syncer-state.json \
 	  DIGITS_SYNCER_SERVING_API_URL=http://$(HOST):$(PORT) DIGITS_SYNCER_HEALTH_PORT=0 $(PY) -m digits_syncer run
 
-lint: $(DEV_STAMP) ## ruff, format check, mypy, import contracts
+ACTIONLINT := $(DIGITS_CACHE)/bin/actionlint-v1.7.7
+
+$(ACTIONLINT):
+	mkdir -p $(dir $@)
+	GOBIN=$(DIGITS_CACHE)/bin GOMODCACHE=$(DIGITS_CACHE)/go/mod GOCACHE=$(DIGITS_CACHE)/go/build \
+	  go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+	mv $(DIGITS_CACHE)/bin/actionlint $@
+
+lint: $(DEV_STAMP) $(ACTIONLINT) ## ruff, format check, mypy, import contracts, actionlint on the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy api/digits_api automation/training/digits_training automation/bench syncer/digits_syncer tests
+	$(VENV)/bin/mypy api/digits_api automation syncer/digits_syncer tests
 	$(VENV)/bin/lint-imports
+	$(ACTIONLINT)
+
+docs: $(DEV_STAMP) ## Regenerate the README's configuration reference from the settings classes
+	$(PY) -m docs.settings_reference
 
 control-plane-binaries: ## Build etcd and the Kubernetes control plane from the Go module proxy (cached)
 	automation/cluster/build-k8s-binaries.sh
@@ -75,4 +87,4 @@ fmt: $(DEV_STAMP) ## Format the code
 clean: ## Remove the virtualenv and build outputs (caches outside the repo stay)
 	rm -rf $(VENV) artifacts build .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help system-deps control-plane-binaries run sync lint test model bench fmt clean
+.PHONY: help system-deps control-plane-binaries run sync lint docs test model bench fmt clean

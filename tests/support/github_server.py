@@ -35,6 +35,7 @@ GIT_REF = "/repos/{owner}/{repo}/git/ref/{ref}"
 GIT_REFS = "/repos/{owner}/{repo}/git/refs"
 PULLS = "/repos/{owner}/{repo}/pulls"
 REPOSITORY = "/repos/{owner}/{repo}"
+UPLOAD = "/repos/{owner}/{repo}/releases/{release_id}/assets"
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
 
 
@@ -95,7 +96,15 @@ class FakeGitHub:
     ) -> dict[str, Any]:
         """A release with one asset, as the training repository's workflow would publish it."""
         with self.lock:
-            release_id, asset_id = self.new_id(), self.new_id()
+            release = self.create_release(tag, prerelease=prerelease, draft=draft, published_at=published_at)
+            self.add_asset(release, asset_name, data, digest=digest)
+            return release
+
+    def add_asset(
+        self, release: dict[str, Any], asset_name: str, data: bytes, digest: str | None = "auto"
+    ) -> dict[str, Any]:
+        with self.lock:
+            asset_id = self.new_id()
             base = f"{self.url}/repos/{self.owner}/{self.source}"
             asset = {
                 "url": f"{base}/releases/assets/{asset_id}",
@@ -114,6 +123,23 @@ class FakeGitHub:
                 "digest": ("sha256:" + hashlib.sha256(data).hexdigest()) if digest == "auto" else digest,
             }
             asset = complete(asset, "release-asset")
+            release["assets"].append(asset)
+            self.assets[asset_id] = (asset_name, data)
+            return asset
+
+    def create_release(
+        self,
+        tag: str,
+        *,
+        prerelease: bool = False,
+        draft: bool = False,
+        published_at: str | None = None,
+        body: str | None = None,
+    ) -> dict[str, Any]:
+        with self.lock:
+            release_id = self.new_id()
+            user = self._user()
+            base = f"{self.url}/repos/{self.owner}/{self.source}"
             release = {
                 "url": f"{base}/releases/{release_id}",
                 "html_url": f"{self.url}/{self.owner}/{self.source}/releases/tag/{tag}",
@@ -126,17 +152,16 @@ class FakeGitHub:
                 "tag_name": tag,
                 "target_commitish": "main",
                 "name": tag,
-                "body": f"Model {tag}",
+                "body": body if body is not None else f"Model {tag}",
                 "draft": draft,
                 "prerelease": prerelease,
                 "created_at": _now(),
                 "published_at": None if draft else (published_at or _now()),
-                "author": self._user(),
-                "assets": [asset],
+                "author": user,
+                "assets": [],
             }
             release = complete(release, "release")
             self.releases.insert(0, release)
-            self.assets[asset_id] = (asset_name, data)
             return release
 
     def fail_next(self, route: str, *faults: Fault) -> None:
@@ -456,7 +481,27 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if self._fault():
             return
-        hub, path, body = self.hub, unquote(urlparse(self.path).path), self._body()
+        hub, parsed = self.hub, urlparse(self.path)
+        path = unquote(parsed.path)
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.source}/releases/(\d+)/assets", path):
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            release = next((r for r in hub.releases if r["id"] == int(match.group(1))), None)
+            if release is None:
+                self._send(404, NOT_FOUND)
+                return
+            name = parse_qs(parsed.query)["name"][0]
+            self._send(201, hub.add_asset(release, name, data), template=UPLOAD)
+            return
+        body = self._body()
+        if path == f"/repos/{hub.owner}/{hub.source}/releases":
+            release = hub.create_release(
+                body["tag_name"],
+                prerelease=body.get("prerelease", False),
+                draft=body.get("draft", False),
+                body=body.get("body"),
+            )
+            self._send(201, release, template=RELEASES)
+            return
         if path == f"/repos/{hub.owner}/{hub.deploy}/git/refs":
             with hub.lock:
                 hub.git("branch", body["ref"].removeprefix("refs/heads/"), body["sha"])
