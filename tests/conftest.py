@@ -35,3 +35,15 @@ def control_plane(tmp_path_factory):
     with start(tmp_path_factory.mktemp("control-plane")) as plane:
         print(f"\ncontrol plane ready in {plane.started_in_s:.1f} s")
         yield plane
+
+
+@pytest.fixture
+def github(tmp_path):
+    """The local GitHub-compatible server; every response it sent must match GitHub's OpenAPI description."""
+    from tests.support.github_server import fake_github
+
+    with fake_github(tmp_path / "github") as hub:
+        yield hub
+    assert hub.schema_errors == [], "the local GitHub strayed from GitHub's OpenAPI description:\n" + "\n".join(
+        hub.schema_errors
+    )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from digits_api.bundle import verify_directory
-from tests.api.conftest import copy_bundle
+from tests.support.bundles import copy_bundle
 from tests.support.servers import api_server
 
 

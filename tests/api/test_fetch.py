@@ -13,8 +13,8 @@ import pytest
 
 from digits_api.bundle import BundleError, zip_bundle
 from digits_api.fetch import CURRENT_LINK, FetchError, FetchRequest, fetch_bundle, main
-from tests.api.conftest import copy_bundle
 from tests.support.archives import write_zip
+from tests.support.bundles import copy_bundle
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-import pytest
-from release.publish import main as publish_main
-
 from digits_api.bundle import zip_bundle
-from tests.api.conftest import copy_bundle
-from tests.support.github_server import fake_github
-from tests.syncer.test_local_mode import _once
+from release.publish import main as publish_main
+from tests.support.bundles import copy_bundle
+from tests.support.syncer_cli import syncer_once
 
 
-@pytest.fixture
-def github(tmp_path):
-    with fake_github(tmp_path / "github") as hub:
-        yield hub
-    assert hub.schema_errors == [], "\n".join(hub.schema_errors)
+def _publish(github, tmp_path, tag, bundle):
+    (tmp_path / "token").write_text("t0ken")
+    return publish_main(
+        [
+            "--repo",
+            f"{github.owner}/{github.source}",
+            "--tag",
+            tag,
+            "--bundle",
+            str(bundle),
+            "--api-url",
+            github.url,
+            "--token-file",
+            str(tmp_path / "token"),
+        ]
+    )
 
 
 def test_published_release_is_deployed_by_the_syncer(tmp_path, github, baked_in_bundle, capsys):
     bundle = zip_bundle(
         copy_bundle(baked_in_bundle, tmp_path / "b", version="v7.0.0"), tmp_path / "mnist-cnn-v7.0.0.zip"
     )
-    (tmp_path / "token").write_text("t0ken")
-    args = [
-        "--repo",
-        f"{github.owner}/{github.source}",
-        "--tag",
-        "v7.0.0",
-        "--bundle",
-        str(bundle),
-        "--api-url",
-        github.url,
-        "--token-file",
-        str(tmp_path / "token"),
-    ]
-    assert publish_main(args) == 0
+    assert _publish(github, tmp_path, "v7.0.0", bundle) == 0
     assert capsys.readouterr().out.strip().endswith("/releases/tag/v7.0.0")
     (release,) = github.releases
     assert release["tag_name"] == "v7.0.0" and release["assets"][0]["name"] == "mnist-cnn-v7.0.0.zip"
@@ -43,26 +38,13 @@ def test_published_release_is_deployed_by_the_syncer(tmp_path, github, baked_in_
     from digits_api.fetch import main as fetch_main
 
     assert fetch_main(["--models", str(tmp_path / "models"), "--url", "", "--fallback", str(baked_in_bundle)]) == 0
-    result = _once(github, tmp_path, "")
+    result = syncer_once(github, tmp_path, "")
     assert (result.returncode, result.stdout.strip()) == (0, "deployed"), result.stderr[-2000:]
     assert (tmp_path / "models" / "current" / "manifest.json").read_text().count('"version": "v7.0.0"') == 1
 
 
 def test_a_bundle_whose_version_is_not_the_tag_is_refused(tmp_path, github, baked_in_bundle, capsys):
     bundle = zip_bundle(copy_bundle(baked_in_bundle, tmp_path / "b", version="v1.0.0"), tmp_path / "x.zip")
-    (tmp_path / "token").write_text("t0ken")
-    args = [
-        "--repo",
-        f"{github.owner}/{github.source}",
-        "--tag",
-        "v9.9.9",
-        "--bundle",
-        str(bundle),
-        "--api-url",
-        github.url,
-        "--token-file",
-        str(tmp_path / "token"),
-    ]
-    assert publish_main(args) == 1
+    assert _publish(github, tmp_path, "v9.9.9", bundle) == 1
     assert "manifest says version 'v1.0.0', the tag is 'v9.9.9'" in capsys.readouterr().err
     assert github.releases == []

@@ -7,8 +7,8 @@ import re
 import subprocess
 
 import pytest
-from docs.settings_reference import render
 
+from docs.settings_reference import render
 from tests.support.paths import REPO
 
 README = (REPO / "README.md").read_text()

@@ -10,8 +10,8 @@ import pytest
 
 from digits_api.bundle import zip_bundle
 from digits_syncer.gate import Gate, GateSettings, Rejected
-from tests.api.conftest import copy_bundle
 from tests.support.archives import write_zip
+from tests.support.bundles import copy_bundle
 from tests.support.paths import FOREIGN_RELEASE
 
 SETTINGS = GateSettings(

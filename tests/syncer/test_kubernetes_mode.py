@@ -18,9 +18,9 @@ from digits_syncer.releases import ReleaseFilter
 from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
 from digits_syncer.state import Pin
 from kubernetes import client
-from tests.api.conftest import copy_bundle
+from tests.support.bundles import copy_bundle
 from tests.support.control_plane import NodeSimulator
-from tests.support.github_server import Fault, fake_github
+from tests.support.github_server import Fault
 from tests.support.manifests import render
 
 SYNCER = "system:serviceaccount:digits:digits-syncer"
@@ -42,13 +42,6 @@ def cluster(control_plane):
     yield control_plane
     simulator.stop()
     assert simulator.errors == []
-
-
-@pytest.fixture
-def github(tmp_path):
-    with fake_github(tmp_path / "github") as hub:
-        yield hub
-    assert hub.schema_errors == [], "the fake GitHub strayed from GitHub's OpenAPI description"
 
 
 def _syncer(plane, hub, mnist, *, api=None, rollout_timeout_s=60.0, dry_run=False):

@@ -1,3 +1,5 @@
+"""Bundles derived from the committed one, for tests."""
+
 from __future__ import annotations
 
 import json
