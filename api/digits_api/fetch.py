@@ -72,11 +72,16 @@ def download(request: FetchRequest, target: Path) -> None:
 
 
 def install_bundle(bundle_root: Path, models: Path, name: str) -> Path:
-    """Move a verified bundle into ``models/<name>`` and point ``models/current`` at it atomically."""
+    """Move a verified bundle into ``models/<name>`` and point ``models/current`` at it atomically.
+
+    ``name`` carries the zip's digest: a bundle already installed under it is the same one, and is
+    reused rather than replaced under a model that may be serving from it.
+    """
     final = models / name
     if final.exists():
-        shutil.rmtree(final)
-    bundle_root.rename(final)
+        shutil.rmtree(bundle_root)
+    else:
+        bundle_root.rename(final)
     switch_current(models, final)
     return final
 

@@ -7,7 +7,6 @@ reference, so requests in flight finish on the model they started with.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -93,8 +92,8 @@ class ModelRegistry:
             if self._on_swap is not None:
                 self._on_swap(model)
             if previous_scratch is not None:
-                # In-flight requests hold the old interpreter, which has its model in memory already.
-                shutil.rmtree(previous_scratch.name, ignore_errors=True)
+                # In-flight requests hold the old interpreter, whose model file stays mapped until it goes.
+                previous_scratch.cleanup()
             return True
 
 

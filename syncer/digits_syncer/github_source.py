@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from github.GitRelease import GitRelease
 from github.GitReleaseAsset import GitReleaseAsset
 from requests.exceptions import RequestException
 
-from digits_syncer.releases import Asset, Release
+from digits_syncer.releases import Asset, Release, ReleaseList
 
 log = logging.getLogger("digits_syncer.github")
 MIN_RATE_LIMIT_WAIT_S = 60.0
@@ -37,13 +36,6 @@ class SourceError(RuntimeError):
 
 class AssetError(ValueError):
     """The asset is not what it claims to be (too large, wrong digest): a permanent rejection."""
-
-
-@dataclass
-class ReleaseList:
-    releases: list[Release]
-    changed: bool
-    """False when GitHub answered 304 Not Modified."""
 
 
 def _parse_time(value: str | None) -> datetime | None:

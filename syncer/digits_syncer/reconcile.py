@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Protocol
 
 from digits_syncer.gate import Accepted, Rejected
+from digits_syncer.github_source import AssetError
 from digits_syncer.plan import Deploy, Idle, Observed, Resume, after_rollout, plan
-from digits_syncer.releases import Asset, ReleaseFilter, model_asset, select_release
+from digits_syncer.releases import Asset, ReleaseFilter, ReleaseList, model_asset, select_release
 from digits_syncer.rollout import RolloutStatus
 from digits_syncer.state import PendingRollout, Pin, SyncerState
 
@@ -31,7 +32,7 @@ class Outcome(StrEnum):
 
 
 class Source(Protocol):
-    def list_releases(self) -> object: ...
+    def list_releases(self) -> ReleaseList: ...
     def download(self, asset: Asset, target: Path) -> str: ...
 
 
@@ -77,9 +78,7 @@ class Syncer:
         if retry:
             state.forget(retry)
             self.store.save(state)
-        listing = self.source.list_releases()
-        releases = getattr(listing, "releases", listing)
-        desired = select_release(list(releases), self.rules, skip=state.skipped())  # type: ignore[call-overload]
+        desired = select_release(self.source.list_releases().releases, self.rules, skip=state.skipped())
         action = plan(desired, Observed(self.applier.running_pin(), state))
         if isinstance(action, Idle):
             log.debug("nothing to do: %s", action.reason)
@@ -102,7 +101,7 @@ class Syncer:
             try:
                 self.source.download(asset, workdir / asset.name)
                 accepted = self.gate.check(workdir / asset.name, release.tag, workdir)
-            except (Rejected, ValueError) as error:
+            except (Rejected, AssetError) as error:
                 state.rejected[release.tag] = str(error)
                 state.note("rejected", release.tag, str(error))
                 self.store.save(state)

@@ -41,6 +41,13 @@ class Release:
     assets: tuple[Asset, ...]
 
 
+@dataclass
+class ReleaseList:
+    releases: list[Release]
+    changed: bool
+    """False when GitHub answered 304 Not Modified."""
+
+
 @dataclass(frozen=True)
 class ReleaseFilter:
     policy: SelectionPolicy = SelectionPolicy.NEWEST_PUBLISHED

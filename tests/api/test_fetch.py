@@ -138,3 +138,14 @@ def test_cli_falls_back_to_the_baked_in_bundle(tmp_path, baked_in_bundle):
     assert (tmp_path / "models" / CURRENT_LINK).resolve() == baked_in_bundle.resolve()
     assert main(["--models", str(tmp_path / "m2"), "--url", "file:///x.zip", "--sha256", "abc"]) == 2
     shutil.rmtree(tmp_path / "m2", ignore_errors=True)
+
+
+def test_fetching_the_installed_bundle_again_reuses_it(tmp_path, v2_zip):
+    request = FetchRequest(v2_zip.as_uri(), _sha(v2_zip))
+    first = fetch_bundle(request, tmp_path / "models")
+    marker = first.root / "manifest.json"
+    inode = marker.stat().st_ino
+    second = fetch_bundle(request, tmp_path / "models")
+    assert second.root == first.root and marker.stat().st_ino == inode  # never replaced under a serving model
+    assert (tmp_path / "models" / CURRENT_LINK).resolve() == first.root
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == [CURRENT_LINK, first.root.name]
