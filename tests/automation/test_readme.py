@@ -49,6 +49,10 @@ def test_every_readme_command_exists(command):
         assert (REPO / dockerfile).is_file()
     elif words[0] == "kubectl":
         assert (REPO / words[-1]).is_dir()
+    elif words[0] == "kind":
+        assert words[1] in ("create", "load", "delete")
+        if "--config" in words:
+            assert (REPO / words[words.index("--config") + 1]).is_file()
     else:
         raise AssertionError(f"a README command the test does not know how to check: {command}")
 
