@@ -78,6 +78,8 @@ class Syncer:
         if retry:
             state.forget(retry)
             self.store.save(state)
+        if state.unrecorded is not None and not self.dry_run:
+            self._record_rollback(state)
         desired = select_release(self.source.list_releases().releases, self.rules, skip=state.skipped())
         action = plan(desired, Observed(self.applier.running_pin(), state))
         if isinstance(action, Idle):
@@ -136,12 +138,19 @@ class Syncer:
         log.warning("rolling back %s to %s: %s", pending.tag, pending.previous.version, reason)
         self.applier.apply(pending.previous)
         self.applier.wait(self.rollout_timeout_s)
-        self.recorder.restore_pin(pending.previous, f"{pending.tag}: {reason}")
-        state.pending = None
+        state.pending, state.unrecorded = None, pending.previous
         state.failed[pending.tag] = reason
         state.note("rolled-back", pending.tag, reason)
         self.store.save(state)
         self.applier.event(
             "RolledBack", f"model {pending.tag} rolled back to {pending.previous.version}: {reason}", warning=True
         )
+        self._record_rollback(state)
         return Outcome.ROLLED_BACK
+
+    def _record_rollback(self, state: SyncerState) -> None:
+        """Write the rolled-back-to pin to git, so re-applying the manifests keeps it (retried until it works)."""
+        assert state.unrecorded is not None
+        self.recorder.restore_pin(state.unrecorded, "after a failed rollout")
+        state.unrecorded = None
+        self.store.save(state)

@@ -38,6 +38,8 @@ class SyncerState:
     pending: PendingRollout | None = None
     deployed: str | None = None
     """The tag last rolled out successfully."""
+    unrecorded: Pin | None = None
+    """A pin rolled back to in the cluster but not yet written back to git (retried each reconcile)."""
     history: list[dict[str, str]] = field(default_factory=list)
 
     def note(self, event: str, tag: str, detail: str) -> None:
@@ -73,5 +75,6 @@ class SyncerState:
             if pending
             else None,
             deployed=data.get("deployed"),
+            unrecorded=Pin(**data["unrecorded"]) if data.get("unrecorded") else None,
             history=list(data.get("history", [])),
         )

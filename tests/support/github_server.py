@@ -74,6 +74,7 @@ class FakeGitHub:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     """(method, path, status) of every request answered."""
+    fault_delays: dict[str, int] = field(default_factory=dict)
     schema_errors: list[str] = field(default_factory=list)
     """Where a response strayed from GitHub's OpenAPI description (tests assert there is none)."""
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -164,10 +165,12 @@ class FakeGitHub:
             self.releases.insert(0, release)
             return release
 
-    def fail_next(self, route: str, *faults: Fault) -> None:
-        """Answer the next requests whose path matches ``route`` (a regex) with these faults."""
+    def fail_next(self, route: str, *faults: Fault, after: int = 0) -> None:
+        """Answer the next requests whose path matches ``route`` (a regex) with these faults,
+        once ``after`` matching requests have been answered normally."""
         with self.lock:
             self.faults.setdefault(route, []).extend(faults)
+            self.fault_delays[route] = after
 
     def _user(self) -> dict[str, Any]:
         user = {
@@ -288,6 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.hub.lock:
             for route, queue in self.hub.faults.items():
                 if queue and re.search(route, path) and queue[0].method in (None, self.command):
+                    if self.hub.fault_delays.get(route, 0) > 0:
+                        self.hub.fault_delays[route] -= 1
+                        continue
                     fault = queue.pop(0)
                     break
             else:

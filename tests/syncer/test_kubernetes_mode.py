@@ -15,7 +15,7 @@ from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, Kubernete
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
 from digits_syncer.reconcile import Outcome, Syncer
 from digits_syncer.releases import ReleaseFilter
-from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
+from digits_syncer.repo_writer import GitHubRepoWriter, RecordError, RepoSettings
 from digits_syncer.state import Pin
 from kubernetes import client
 from tests.support.bundles import copy_bundle
@@ -37,7 +37,7 @@ def cluster(control_plane):
     )
     simulator = NodeSimulator(
         control_plane,
-        never_ready=lambda pod: (pod.metadata.annotations or {}).get(VERSION_ANNOTATION) == STALLING,
+        never_ready=lambda pod: (pod.metadata.annotations or {}).get(VERSION_ANNOTATION, "").startswith(STALLING),
     ).start()
     yield control_plane
     simulator.stop()
@@ -250,3 +250,22 @@ def test_the_original_release_goes_through_the_whole_path(cluster, github, mnist
     manifest = json.loads(zipfile.ZipFile(io.BytesIO(bundle)).read("manifest.json"))
     assert manifest["labels"] == [2, 7, 8] and manifest["input"]["scale"] == 255
     assert manifest["conversion"]["tflite_savedmodel_agreement"] >= 0.999
+
+
+def test_git_is_brought_back_in_step_when_it_was_down_during_a_roll_back(
+    cluster, github, tmp_path, baked_in_bundle, mnist
+):
+    _reset_state(cluster)
+    _publish_bundle(github, tmp_path, baked_in_bundle, "v6.0.0")
+    assert _syncer(cluster, github, mnist).reconcile_once() is Outcome.DEPLOYED
+    _publish_bundle(github, tmp_path, baked_in_bundle, STALLING + "-again")
+    # The pin file can be written when recording the release, but not when rolling back.
+    github.fail_next(r"/contents/kubernetes/base/model-pin.yaml", Fault(503, method="PUT"), after=1)
+    syncer = _syncer(cluster, github, mnist, rollout_timeout_s=45)
+    with pytest.raises(RecordError):
+        syncer.reconcile_once()
+    assert _deployment(cluster).spec.template.metadata.annotations[VERSION_ANNOTATION] == "v6.0.0"
+    state = ConfigMapStateStore(cluster.api_client(), "digits", "digits-syncer-state", 10).load()
+    assert state.unrecorded is not None and state.unrecorded.version == "v6.0.0"
+    assert syncer.reconcile_once() is Outcome.UP_TO_DATE  # git is written first, then nothing is left to do
+    assert 'model-version: "v6.0.0"' in github.file_at("main", "kubernetes/base/model-pin.yaml").decode()
