@@ -282,9 +282,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(payload)
-        with self.hub.lock:
+        with self.hub.lock:  # recorded before the client can see the answer, so tests never race it
             self.hub.requests.append((self.command, self.path, status))
+        self.wfile.write(payload)
 
     def _fault(self) -> bool:
         path = urlparse(self.path).path
@@ -306,9 +306,9 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in fault.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(fault.body)
         with self.hub.lock:
             self.hub.requests.append((self.command, self.path, fault.status))
+        self.wfile.write(fault.body)
         return True
 
     def _body(self) -> dict[str, Any]:
