@@ -271,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
             with self.hub.lock:
                 self.hub.schema_errors.extend(errors)
         payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        with self.hub.lock:  # recorded before the client can see any of the answer, so tests never race it
+            self.hub.requests.append((self.command, self.path, status))
         self.send_response(status)
         self.send_header(
             "Content-Type", "application/json; charset=utf-8" if raw is None else "application/octet-stream"
@@ -282,8 +284,6 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        with self.hub.lock:  # recorded before the client can see the answer, so tests never race it
-            self.hub.requests.append((self.command, self.path, status))
         self.wfile.write(payload)
 
     def _fault(self) -> bool:
@@ -298,6 +298,8 @@ class _Handler(BaseHTTPRequestHandler):
                     break
             else:
                 return False
+        with self.hub.lock:
+            self.hub.requests.append((self.command, self.path, fault.status))
         self.rfile.read(int(self.headers.get("Content-Length") or 0))  # keep the connection in step
         time.sleep(fault.delay_s)
         self.send_response(fault.status)
@@ -306,8 +308,6 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in fault.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        with self.hub.lock:
-            self.hub.requests.append((self.command, self.path, fault.status))
         self.wfile.write(fault.body)
         return True
 
