@@ -54,7 +54,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         description="Handwritten digit recognition with a CNN trained on MNIST, served from a versioned model bundle.",
         lifespan=lifespan,
     )
-    app.state.settings, app.state.registry, app.state.metrics = settings, registry, metrics
+    app.state.registry, app.state.metrics = registry, metrics
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:

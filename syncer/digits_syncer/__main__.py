@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         print(outcome.value)
         return outcome.exit_code
     if args.retry:
-        syncer.store.save(_forget(syncer.store.load(), args.retry))
+        state = syncer.store.load()
+        state.forget(frozenset(args.retry))
+        syncer.store.save(state)
     metrics = SyncerMetrics()
     health = Health(settings.max_poll_age_s or 3 * settings.poll_interval_s)
     if settings.health_port:
@@ -165,11 +167,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     run_forever(syncer, interval_s=settings.poll_interval_s, health=health, metrics=metrics, leader=leader, stop=stop)
     return 0
-
-
-def _forget(state: Any, tags: list[str]) -> Any:
-    state.forget(frozenset(tags))
-    return state
 
 
 if __name__ == "__main__":

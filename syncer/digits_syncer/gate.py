@@ -9,10 +9,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
-from digits_api.bundle import BundleError, ModelBundle, bundle_root, unpack_bundle_zip, verify_directory, zip_bundle
+from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory, zip_bundle
 from digits_api.manifest import MANIFEST_FILE
 from digits_api.model import load_model
 from digits_syncer.plan import judge
@@ -32,7 +33,7 @@ class Rejected(ValueError):
 @dataclass(frozen=True)
 class GateSettings:
     foreign_labels: list[int]
-    foreign_scale: int
+    foreign_scale: Literal[255, 1]
     min_accuracy: float
     max_regression: float
     holdout_size: int
@@ -77,9 +78,9 @@ class Gate:
         return Accepted(packed, digest, bundle.manifest.version, accuracy, verdict.reason)
 
     def _bundle(self, archive: Path, tag: str, workdir: Path) -> ModelBundle:
-        root = unpack_bundle_zip(archive, workdir / "unpacked")
-        if (bundle_root(root) / MANIFEST_FILE).exists():
-            return verify_directory(bundle_root(root))
+        root = unpack_bundle_zip(archive, workdir / "unpacked")  # already the bundle's root when it has one
+        if (root / MANIFEST_FILE).exists():
+            return verify_directory(root)
         log.info(
             "%s has no manifest: converting it as a foreign release with labels %s",
             archive.name,
@@ -91,7 +92,7 @@ class Gate:
             return convert_release(
                 archive,
                 labels=self._settings.foreign_labels,
-                scale=255 if self._settings.foreign_scale == 255 else 1,
+                scale=self._settings.foreign_scale,
                 mnist=self._mnist(),
                 destination=workdir / "converted",
                 version=tag,

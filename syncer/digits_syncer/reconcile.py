@@ -81,7 +81,8 @@ class Syncer:
         if state.unrecorded is not None and not self.dry_run:
             self._record_rollback(state)
         desired = select_release(self.source.list_releases().releases, self.rules, skip=state.skipped())
-        action = plan(desired, Observed(self.applier.running_pin(), state))
+        running = self.applier.running_pin()
+        action = plan(desired, Observed(running, state))
         if isinstance(action, Idle):
             log.debug("nothing to do: %s", action.reason)
             return Outcome.UP_TO_DATE
@@ -90,11 +91,11 @@ class Syncer:
             return Outcome.PLANNED
         if isinstance(action, Resume):
             log.info("resuming the rollout of %s recorded before a restart", action.pending.tag)
-            return self._roll_out(action.pending, state)
+            return self._roll_out(action.pending, state, running)
         assert isinstance(action, Deploy)
-        return self._deploy(action, state)
+        return self._deploy(action, state, running)
 
-    def _deploy(self, action: Deploy, state: SyncerState) -> Outcome:
+    def _deploy(self, action: Deploy, state: SyncerState, running: Pin) -> Outcome:
         release = action.release
         asset = model_asset(release, self.rules.asset_pattern)
         assert asset is not None  # select_release only picks releases with a model asset
@@ -114,17 +115,18 @@ class Syncer:
         pending = PendingRollout(
             tag=release.tag,
             pin=Pin(release.tag, url, accepted.sha256),
-            previous=self.applier.running_pin(),
+            previous=running,
             commit=commit,
         )
         state.pending = pending
         state.note("recorded", release.tag, f"{accepted.reason}; commit {commit or 'unchanged'}")
         self.store.save(state)
         self.applier.event("ReleaseAccepted", f"release {release.tag} accepted ({accepted.reason}); rolling out")
-        return self._roll_out(pending, state)
+        return self._roll_out(pending, state, running)
 
-    def _roll_out(self, pending: PendingRollout, state: SyncerState) -> Outcome:
-        if self.applier.running_pin() != pending.pin:
+    def _roll_out(self, pending: PendingRollout, state: SyncerState, running: Pin) -> Outcome:
+        """``running``: the pin observed on the Deployment at the start of this reconcile."""
+        if running != pending.pin:
             self.applier.apply(pending.pin)
         status = self.applier.wait(self.rollout_timeout_s)
         if after_rollout(status):
