@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.paths import ARTIFACTS
 from tests.support.strokes import place, trace_strokes
@@ -28,6 +29,12 @@ def _draw(page, strokes) -> None:
         page.mouse.up()
 
 
+def _open(page, url: str) -> None:
+    """Load the page and wait until it has fetched /model: the version starts as a placeholder."""
+    page.goto(url)
+    expect(page.get_by_test_id("model-version")).to_have_text("v1.0.0")
+
+
 def _wait_for_answer(page) -> None:
     page.wait_for_selector('[data-testid="prediction"][data-state="done"]', timeout=10_000)
 
@@ -44,17 +51,15 @@ SQUEEZE_ORIGINAL_WAY = """async () => {
 
 
 def test_page_shows_model_labels_and_version(frontend, page):
-    page.goto(frontend.url)
-    assert page.get_by_test_id("model-version").inner_text() == "v1.0.0"
-    assert page.locator('[data-testid="bars"] li').count() == 10
-    assert page.get_by_test_id("prediction").inner_text() == "–"
+    _open(page, frontend.url)
+    expect(page.locator('[data-testid="bars"] li')).to_have_count(10)
+    expect(page.get_by_test_id("prediction")).to_have_text("–")
 
 
 def test_drawn_mnist_digits_are_recognised(frontend, page, mnist, capsys):
     rng = np.random.default_rng(2026)
     picks = rng.choice(len(mnist.x_test), size=N_DRAWINGS, replace=False)
-    page.goto(frontend.url)
-    page.get_by_test_id("model-version").wait_for()
+    _open(page, frontend.url)
     correct = squeezed_correct = 0
     mistakes = []
     shots = ARTIFACTS / "screenshots"
@@ -92,8 +97,7 @@ def test_drawn_mnist_digits_are_recognised(frontend, page, mnist, capsys):
 
 
 def test_clear_undo_and_keyboard(frontend, page, mnist):
-    page.goto(frontend.url)
-    page.get_by_test_id("model-version").wait_for()
+    _open(page, frontend.url)
     strokes = place(trace_strokes(mnist.x_test[0]), 180, 50, 50)
     _draw(page, strokes)
     _wait_for_answer(page)
@@ -101,14 +105,14 @@ def test_clear_undo_and_keyboard(frontend, page, mnist):
     assert page.get_by_test_id("confidence").inner_text().endswith("%")
     page.get_by_test_id("canvas").focus()
     page.keyboard.press("Escape")
-    assert page.get_by_test_id("prediction").inner_text() == "–"
+    expect(page.get_by_test_id("prediction")).to_have_text("–")
     _draw(page, strokes)
     _wait_for_answer(page)
     page.keyboard.press("Control+z")  # undo every stroke: the canvas ends empty and no request is sent
     for _ in range(len(strokes) - 1):
         page.get_by_test_id("undo").click()
     _wait_for_answer(page)
-    assert page.get_by_test_id("prediction").inner_text() == "–"
+    expect(page.get_by_test_id("prediction")).to_have_text("–")
 
 
 def test_api_down_shows_a_message_with_retry(tmp_path, browser, mnist):
@@ -120,10 +124,9 @@ def test_api_down_shows_a_message_with_retry(tmp_path, browser, mnist):
         page = context.new_page()
         page.goto(orphan.url)
         alert = page.get_by_role("alert")
-        alert.wait_for()
-        assert "unreachable" in alert.inner_text()
+        expect(alert).to_contain_text("unreachable")
         _draw(page, place(trace_strokes(mnist.x_test[0]), 150, 40, 40))
         page.wait_for_selector('[data-testid="prediction"][data-state="failed"]')
-        assert "unavailable" in alert.inner_text()
+        expect(alert).to_contain_text("unavailable")
         assert page.get_by_test_id("retry").is_visible()
         context.close()
