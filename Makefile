@@ -72,6 +72,23 @@ test: system-deps control-plane-binaries $(DEV_STAMP) lint ## Every test: lint, 
 	$(PY) -m pytest
 	cd frontend && node --test tests/
 
+CLUSTER := automation/cluster
+
+kind-up: ## Create the kind cluster (offline: builds its node image from Debian and Go sources; cached)
+	$(CLUSTER)/kind-up.sh
+
+kind-load: ## Build the api, frontend and syncer images and load them into the kind cluster
+	$(CLUSTER)/kind-load.sh
+
+deploy: ## Apply the kind overlay to the kind cluster and wait for the rollout
+	$(CLUSTER)/deploy.sh
+
+kind-down: ## Delete the kind cluster (images and caches stay)
+	$(CLUSTER)/kind-down.sh
+
+e2e: system-deps $(DEV_STAMP) kind-up kind-load deploy ## End-to-end tests in the kind cluster: NodePort page, releases rolled out and back, RBAC
+	$(PY) -m pytest tests/e2e -m e2e
+
 model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/default (about 8 minutes)
 	rm -rf api/models/default
 	$(PY) -m digits_training train --version $(MODEL_VERSION) --out api/models/default \
@@ -87,4 +104,4 @@ fmt: $(DEV_STAMP) ## Format the code
 clean: ## Remove the virtualenv and build outputs (caches outside the repo stay)
 	rm -rf $(VENV) artifacts build .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help system-deps control-plane-binaries run sync lint docs test model bench fmt clean
+.PHONY: help system-deps control-plane-binaries run sync lint docs test kind-up kind-load deploy kind-down e2e model bench fmt clean

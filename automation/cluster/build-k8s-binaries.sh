@@ -7,14 +7,10 @@
 # its published k8s.io/<name> v0.<minor>.<patch>, then build the commands.
 # Outputs are cached outside the repository, keyed by version:
 #   $DIGITS_CACHE/k8s/<version>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl,etcd}
+# K8S_COMMANDS adds commands (the kind node image needs kubelet, kubeadm and kube-proxy too).
 set -euo pipefail
-
-K8S_VERSION="${K8S_VERSION:-v1.28.15}"
-ETCD_VERSION="${ETCD_VERSION:-v3.5.16}"
-# Kubernetes 1.28 predates Go 1.23's stricter linker; build it with the Go
-# release of its own era, fetched from the module proxy like any other module.
-GO_TOOLCHAIN="${GO_TOOLCHAIN:-go1.22.12}"
-CACHE="${DIGITS_CACHE:-$HOME/.cache/digits}"
+source "$(dirname "$0")/versions.env"
+CACHE="$DIGITS_CACHE"
 COMMANDS="${K8S_COMMANDS:-kube-apiserver kube-controller-manager kube-scheduler kubectl}"
 
 out="$CACHE/k8s/$K8S_VERSION/bin"
@@ -23,7 +19,9 @@ export CGO_ENABLED=0
 mkdir -p "$out"
 
 missing=""
-for cmd in $COMMANDS etcd; do [ -x "$out/$cmd" ] || missing="$missing $cmd"; done
+for cmd in $COMMANDS; do [ -x "$out/$cmd" ] || missing="$missing $cmd"; done
+# etcd is the version kubeadm deploys; the stamp tells an older build apart.
+[ -x "$out/etcd" ] && [ "$(cat "$out/etcd.version" 2>/dev/null)" = "$ETCD_VERSION" ] || missing="$missing etcd"
 if [ -z "$missing" ]; then echo "k8s binaries $K8S_VERSION cached in $out"; exit 0; fi
 echo "building:$missing (Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, $GO_TOOLCHAIN) into $out"
 
@@ -61,12 +59,13 @@ if echo "$missing" | grep -qv '^ *etcd *$'; then
   (cd "$src" && go build -trimpath -ldflags "$(ldflags_for k8s "$K8S_VERSION")" -o "$out/" $pkgs)
 fi
 
-if [ ! -x "$out/etcd" ]; then
+if echo "$missing" | grep -qw etcd; then
   src="$CACHE/etcd/$ETCD_VERSION/src"
   mkdir -p "$src"
   # etcd's server module requires its sibling modules at published versions; its
   # own replace directives apply only inside etcd's repository, so none are needed.
   printf 'module local/build\ngo 1.22\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$src/go.mod"
   (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+  echo "$ETCD_VERSION" > "$out/etcd.version"
 fi
 ls -la "$out"

@@ -8,35 +8,13 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import CANVAS, draw, open_page, wait_for_answer
 from tests.support.paths import ARTIFACTS
 from tests.support.strokes import place, trace_strokes
 
 pytestmark = pytest.mark.browser
 
 N_DRAWINGS = 200
-CANVAS = 280
-
-
-def _draw(page, strokes) -> None:
-    box = page.get_by_test_id("canvas").bounding_box()
-    ratio = box["width"] / CANVAS
-    for stroke in strokes:
-        x, y = stroke[0]
-        page.mouse.move(box["x"] + x * ratio, box["y"] + y * ratio)
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * ratio, box["y"] + y * ratio)
-        page.mouse.up()
-
-
-def _open(page, url: str) -> None:
-    """Load the page and wait until it has fetched /model: the version starts as a placeholder."""
-    page.goto(url)
-    expect(page.get_by_test_id("model-version")).to_have_text("v1.0.0")
-
-
-def _wait_for_answer(page) -> None:
-    page.wait_for_selector('[data-testid="prediction"][data-state="done"]', timeout=10_000)
 
 
 SQUEEZE_ORIGINAL_WAY = """async () => {
@@ -51,7 +29,7 @@ SQUEEZE_ORIGINAL_WAY = """async () => {
 
 
 def test_page_shows_model_labels_and_version(frontend, page):
-    _open(page, frontend.url)
+    open_page(page, frontend.url, "v1.0.0")
     expect(page.locator('[data-testid="bars"] li')).to_have_count(10)
     expect(page.get_by_test_id("prediction")).to_have_text("–")
 
@@ -59,7 +37,7 @@ def test_page_shows_model_labels_and_version(frontend, page):
 def test_drawn_mnist_digits_are_recognised(frontend, page, mnist, capsys):
     rng = np.random.default_rng(2026)
     picks = rng.choice(len(mnist.x_test), size=N_DRAWINGS, replace=False)
-    _open(page, frontend.url)
+    open_page(page, frontend.url, "v1.0.0")
     correct = squeezed_correct = 0
     mistakes = []
     shots = ARTIFACTS / "screenshots"
@@ -70,8 +48,8 @@ def test_drawn_mnist_digits_are_recognised(frontend, page, mnist, capsys):
         left = float(rng.uniform(12, CANVAS - 12 - size))
         top = float(rng.uniform(12, CANVAS - 12 - size))
         page.get_by_test_id("clear").click()
-        _draw(page, place(trace_strokes(mnist.x_test[index]), size, left, top))
-        _wait_for_answer(page)
+        draw(page, place(trace_strokes(mnist.x_test[index]), size, left, top))
+        wait_for_answer(page)
         predicted = int(page.get_by_test_id("prediction").inner_text())
         correct += predicted == label
         if predicted != label:
@@ -97,21 +75,21 @@ def test_drawn_mnist_digits_are_recognised(frontend, page, mnist, capsys):
 
 
 def test_clear_undo_and_keyboard(frontend, page, mnist):
-    _open(page, frontend.url)
+    open_page(page, frontend.url, "v1.0.0")
     strokes = place(trace_strokes(mnist.x_test[0]), 180, 50, 50)
-    _draw(page, strokes)
-    _wait_for_answer(page)
+    draw(page, strokes)
+    wait_for_answer(page)
     assert page.get_by_test_id("prediction").inner_text() == "7"
     assert page.get_by_test_id("confidence").inner_text().endswith("%")
     page.get_by_test_id("canvas").focus()
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("prediction")).to_have_text("–")
-    _draw(page, strokes)
-    _wait_for_answer(page)
+    draw(page, strokes)
+    wait_for_answer(page)
     page.keyboard.press("Control+z")  # undo every stroke: the canvas ends empty and no request is sent
     for _ in range(len(strokes) - 1):
         page.get_by_test_id("undo").click()
-    _wait_for_answer(page)
+    wait_for_answer(page)
     expect(page.get_by_test_id("prediction")).to_have_text("–")
 
 
@@ -125,7 +103,7 @@ def test_api_down_shows_a_message_with_retry(tmp_path, browser, mnist):
         page.goto(orphan.url)
         alert = page.get_by_role("alert")
         expect(alert).to_contain_text("unreachable")
-        _draw(page, place(trace_strokes(mnist.x_test[0]), 150, 40, 40))
+        draw(page, place(trace_strokes(mnist.x_test[0]), 150, 40, 40))
         page.wait_for_selector('[data-testid="prediction"][data-state="failed"]')
         expect(alert).to_contain_text("unavailable")
         assert page.get_by_test_id("retry").is_visible()

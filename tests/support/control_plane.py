@@ -27,11 +27,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from kubernetes.client.exceptions import ApiException
 
-from tests.support.paths import REPO
+from tests.support.paths import CACHE, REPO
 from tests.support.servers import free_port, managed_process, wait_until
 
 K8S_VERSION = os.environ.get("K8S_VERSION", "v1.28.15")
-CACHE = Path(os.environ.get("DIGITS_CACHE", Path.home() / ".cache" / "digits"))
 BIN = CACHE / "k8s" / K8S_VERSION / "bin"
 BUILD_SCRIPT = REPO / "automation" / "cluster" / "build-k8s-binaries.sh"
 NODE_NAME = "sim-node"

@@ -12,3 +12,5 @@ FOREIGN_RELEASE_SHA256 = "c25db9a7850197be8550cc44e00c79edb855b42ba88913f8e24a23
 BAKED_IN_BUNDLE = REPO / "api" / "models" / "default"
 FRONTEND_STATIC = REPO / "frontend" / "static"
 ARTIFACTS = Path(os.environ.get("DIGITS_TEST_ARTIFACTS", REPO / "artifacts" / "tests"))
+CACHE = Path(os.environ.get("DIGITS_CACHE", Path.home() / ".cache" / "digits"))
+"""Build caches kept outside the repository (the Makefile's DIGITS_CACHE)."""

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Build the app images and load them into the kind cluster's node (nothing is pushed or pulled).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ensure_kind
+TAG="${TAG:-dev}" "$here/app-images.sh"
+"$KIND" load docker-image --name "$CLUSTER_NAME" "digits-api:${TAG:-dev}" "digits-frontend:${TAG:-dev}" "digits-syncer:${TAG:-dev}"

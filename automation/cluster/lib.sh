@@ -1,0 +1,39 @@
+# Shared by the cluster scripts (sourced).
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/versions.env"
+export DIGITS_CACHE
+KIND="${KIND:-$DIGITS_CACHE/bin/kind-$KIND_VERSION}"
+
+# Whether images can be pulled from Docker Hub. OFFLINE=1/0 overrides the probe.
+registry_reachable() {
+  case "${OFFLINE:-auto}" in
+    1 | true | yes) return 1 ;;
+    0 | false | no) return 0 ;;
+  esac
+  curl -s -o /dev/null -m 5 https://registry-1.docker.io/v2/
+}
+
+# docker build with BuildKit (the Dockerfiles use RUN --mount=type=secret): buildx where the CLI has
+# it, else the classic CLI's built-in BuildKit (Debian's docker.io 20.10 ships no buildx plugin).
+docker_build() {
+  if docker buildx version >/dev/null 2>&1; then
+    docker buildx build --load "$@"
+  elif [ -x /usr/bin/docker ] && [ "$(/usr/bin/docker version --format '{{.Client.Version}}' | cut -d. -f1)" -lt 23 ]; then
+    DOCKER_BUILDKIT=1 /usr/bin/docker build "$@"
+  else
+    echo "docker build needs BuildKit: install the buildx plugin" >&2
+    return 1
+  fi
+}
+
+ensure_kind() {
+  [ -x "$KIND" ] || "$here/build-tools.sh" >&2
+}
+
+# kubectl: the one on PATH, else the one built with the control plane.
+kubectl_bin() {
+  if command -v kubectl >/dev/null; then command -v kubectl; return; fi
+  local built="$DIGITS_CACHE/k8s/$K8S_VERSION/bin/kubectl"
+  [ -x "$built" ] || "$here/build-k8s-binaries.sh" >&2
+  echo "$built"
+}

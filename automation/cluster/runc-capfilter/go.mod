@@ -1,0 +1,3 @@
+module digits.local/runc-capfilter
+
+go 1.22

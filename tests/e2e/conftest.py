@@ -1,0 +1,81 @@
+"""The whole system in the kind cluster that `make kind-up kind-load deploy` made (`make e2e`).
+
+The syncer in the cluster is pointed at a local GitHub-compatible server listening on the host's
+address on the kind network, so the syncer and the api pods' init containers reach it the way they
+would reach GitHub. The session starts from the deployed state (the overlay re-applied, the syncer's
+memory cleared) and puts the configuration back when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.github_server import FakeGitHub, fake_github
+from tests.support.kind import KindCluster, kind_cluster
+from tests.support.paths import REPO
+
+OVERLAY = REPO / "kubernetes" / "overlays" / "kind"
+DEPLOYMENTS = ("digits-api", "digits-frontend", "digits-syncer")
+ROLLOUT_TIMEOUT_S = 90
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory) -> KindCluster:
+    return kind_cluster(tmp_path_factory.mktemp("kind"))
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory, cluster) -> Iterator[FakeGitHub]:
+    with fake_github(tmp_path_factory.mktemp("github"), host=cluster.host_address()) as hub:
+        # Reachable from the node (and so from pods, which the node masquerades)?
+        cluster.on_node("curl", "-sSf", "-o", "/dev/null", "-m", "5", f"{hub.url}/repos/{hub.owner}/{hub.source}")
+        yield hub
+    assert hub.schema_errors == [], "\n".join(hub.schema_errors)
+
+
+def _wait_for_rollouts(cluster: KindCluster, deployments: tuple[str, ...] = DEPLOYMENTS) -> None:
+    for deployment in deployments:
+        cluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=300s", timeout_s=330)
+
+
+@pytest.fixture(scope="session")
+def system(cluster, hub) -> Iterator[KindCluster]:
+    """The deployed system serving the baked-in model, its syncer polling the local GitHub every 2 s."""
+    cluster.kubectl("apply", "-k", str(OVERLAY))
+    cluster.kubectl("patch", "configmap", "digits-syncer-state", "--type=merge", "-p", '{"data":{"state.json":"{}"}}')
+    secret = cluster.kubectl(
+        "create",
+        "secret",
+        "generic",
+        "digits-github-token",
+        "--from-literal=token=e2e-token",
+        "--dry-run=client",
+        "-o",
+        "json",
+    )
+    cluster.kubectl("apply", "-f", "-", stdin=secret)
+    settings = {
+        "DIGITS_SYNCER_GITHUB_API_URL": hub.url,
+        "DIGITS_SYNCER_SOURCE_REPO": f"{hub.owner}/{hub.source}",
+        "DIGITS_SYNCER_DEPLOY_REPO": f"{hub.owner}/{hub.deploy}",
+        "DIGITS_SYNCER_POLL_INTERVAL_S": "2",
+        "DIGITS_SYNCER_ROLLOUT_TIMEOUT_S": str(ROLLOUT_TIMEOUT_S),
+    }
+    cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps({"data": settings}))
+    cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
+    _wait_for_rollouts(cluster)
+    yield cluster
+    cluster.kubectl("delete", "secret", "digits-github-token", "--ignore-not-found")
+    cluster.kubectl("apply", "-k", str(OVERLAY))
+    cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
+    # As `make deploy` leaves it: the syncer waits for the user's deployment repository (README).
+    _wait_for_rollouts(cluster, ("digits-api", "digits-frontend"))

@@ -1,0 +1,73 @@
+"""The kind cluster that `make kind-up kind-load deploy` made, as the end-to-end tests see it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.paths import CACHE, REPO
+
+VERSIONS = REPO / "automation" / "cluster" / "versions.env"
+NODE_PORT_URL = "http://127.0.0.1:30001"
+NAMESPACE = "digits"
+
+
+def version(name: str) -> str:
+    """A default from automation/cluster/versions.env (the environment overrides it, as there)."""
+    match = re.search(rf"^{name}=\$\{{{name}:-([^}}]+)\}}", VERSIONS.read_text(), re.MULTILINE)
+    assert match, f"{name} not in {VERSIONS}"
+    return os.environ.get(name, match.group(1))
+
+
+def _run(*command: str, stdin: str | None = None, timeout_s: float = 120) -> str:
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout_s)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class KindCluster:
+    name: str
+    kubeconfig: Path
+
+    @property
+    def node(self) -> str:
+        return f"{self.name}-control-plane"
+
+    def api_client(self) -> Any:
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def kubectl(self, *args: str, stdin: str | None = None, timeout_s: float = 120) -> str:
+        kubectl = CACHE / "k8s" / version("K8S_VERSION") / "bin" / "kubectl"
+        return _run(
+            str(kubectl), f"--kubeconfig={self.kubeconfig}", "-n", NAMESPACE, *args, stdin=stdin, timeout_s=timeout_s
+        )
+
+    def on_node(self, *command: str) -> str:
+        """A command in the node container (for what only the node can see, like its routes)."""
+        return _run("docker", "exec", self.node, *command)
+
+    def host_address(self) -> str:
+        """The host's address as pods reach it: the node's default gateway (the docker network's)."""
+        route = self.on_node("ip", "-4", "route", "show", "default")
+        match = re.search(r"default via (\S+)", route)
+        assert match, route
+        return match.group(1)
+
+
+def kind_cluster(workdir: Path) -> KindCluster:
+    name = version("CLUSTER_NAME")
+    kind = os.environ.get("KIND", str(CACHE / "bin" / f"kind-{version('KIND_VERSION')}"))
+    clusters = _run(kind, "get", "clusters").split()
+    if name not in clusters:
+        raise RuntimeError(f"no kind cluster {name!r} (have {clusters}): run `make kind-up kind-load deploy`")
+    kubeconfig = workdir / "kubeconfig"
+    kubeconfig.write_text(_run(kind, "get", "kubeconfig", "--name", name))
+    return KindCluster(name, kubeconfig)
