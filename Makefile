@@ -55,12 +55,14 @@ $(ACTIONLINT):
 	  go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
 	mv $(DIGITS_CACHE)/bin/actionlint $@
 
-lint: $(DEV_STAMP) $(ACTIONLINT) ## ruff, format check, mypy, import contracts, actionlint on the workflows
+lint: $(DEV_STAMP) $(ACTIONLINT) ## ruff, format check, mypy, import contracts, actionlint, shellcheck, go vet
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy api/digits_api automation syncer/digits_syncer tests
 	$(VENV)/bin/lint-imports
 	$(ACTIONLINT)
+	shellcheck -x --source-path=SCRIPTDIR -S warning automation/*.sh automation/cluster/*.sh automation/cluster/node/*.sh .ci/run
+	cd automation/cluster/runc-capfilter && test -z "$$(gofmt -l .)" && go vet ./...
 
 docs: $(DEV_STAMP) ## Regenerate the README's configuration reference from the settings classes
 	$(PY) -m docs.settings_reference
@@ -71,6 +73,7 @@ control-plane-binaries: ## Build etcd and the Kubernetes control plane from the 
 test: system-deps control-plane-binaries $(DEV_STAMP) lint ## Every test: lint, Python suites (real servers, nginx, browser, kube-apiserver), JS unit tests
 	$(PY) -m pytest
 	cd frontend && node --test tests/
+	cd automation/cluster/runc-capfilter && go test ./...
 
 CLUSTER := automation/cluster
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages the tests and benchmarks drive: nginx (+ envsubst), headless Chromium, wrk, node.
+# Debian packages the tests and benchmarks drive: nginx (+ envsubst), headless Chromium, wrk, node, shellcheck.
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
 need=()
@@ -8,6 +8,7 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v wrk >/dev/null || need+=(wrk)
 command -v node >/dev/null || need+=(nodejs)
 command -v envsubst >/dev/null || need+=(gettext-base)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}"
 sudo_cmd=""

@@ -4,6 +4,7 @@
 # (local/debian-python, local/debian-nginx); elsewhere the Dockerfiles' upstream bases are used.
 # CA_BUNDLE (default: the system's) is passed as a build secret for pip behind TLS-intercepting proxies.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
 TAG="${TAG:-dev}"

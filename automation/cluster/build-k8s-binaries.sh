@@ -9,6 +9,7 @@
 #   $DIGITS_CACHE/k8s/<version>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl,etcd}
 # K8S_COMMANDS adds commands (the kind node image needs kubelet, kubeadm and kube-proxy too).
 set -euo pipefail
+# shellcheck source=versions.env
 source "$(dirname "$0")/versions.env"
 CACHE="$DIGITS_CACHE"
 COMMANDS="${K8S_COMMANDS:-kube-apiserver kube-controller-manager kube-scheduler kubectl}"
@@ -42,7 +43,7 @@ write_module() {
 }
 
 ldflags_for() {
-  local pkg=$1 v=$2 major minor
+  local v=$1 major minor
   major=$(echo "${v#v}" | cut -d. -f1); minor=$(echo "${v#v}" | cut -d. -f2)
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     printf -- '-X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean -X %s.buildDate=%s ' \
@@ -56,7 +57,7 @@ if echo "$missing" | grep -qv '^ *etcd *$'; then
   write_module "$src" k8s.io/kubernetes "$K8S_VERSION" "v0.${K8S_VERSION#v1.}"
   pkgs=""
   for cmd in $COMMANDS; do pkgs="$pkgs k8s.io/kubernetes/cmd/$cmd"; done
-  (cd "$src" && go build -trimpath -ldflags "$(ldflags_for k8s "$K8S_VERSION")" -o "$out/" $pkgs)
+  (cd "$src" && go build -trimpath -ldflags "$(ldflags_for "$K8S_VERSION")" -o "$out/" $pkgs)
 fi
 
 if echo "$missing" | grep -qw etcd; then

@@ -5,6 +5,7 @@
 # Prints nothing but progress; each output is built once.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
 source "$here/versions.env"
 export GOMODCACHE="$DIGITS_CACHE/go/mod" GOCACHE="$DIGITS_CACHE/go/build" GOFLAGS=-mod=mod CGO_ENABLED=0
 

@@ -7,6 +7,7 @@
 #   coredns: /coredns; pause: Kubernetes' own pause.c, compiled statically.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
 source "$here/versions.env"
 out=$1
 bin="$DIGITS_CACHE/k8s/$K8S_VERSION/bin"

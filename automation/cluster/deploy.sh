@@ -3,6 +3,7 @@
 # The syncer waits for its configuration (DIGITS_SYNCER_DEPLOY_REPO and the token Secret, see README):
 # until then it stops at start saying so, and the app serves the baked-in model.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
 kubectl=$(kubectl_bin)

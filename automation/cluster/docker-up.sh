@@ -4,6 +4,7 @@
 # (kind nodes) ask for, dockerd's default runtime becomes runc-capfilter, which drops just those.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
 source "$here/versions.env"
 
 if docker info >/dev/null 2>&1; then exit 0; fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the app images and load them into the kind cluster's node (nothing is pushed or pulled).
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_kind
 TAG="${TAG:-dev}" "$here/app-images.sh"

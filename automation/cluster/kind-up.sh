@@ -4,6 +4,7 @@
 # replaced by the node's static CNI; with a registry, stock kind's node image is used.
 # Idempotent: a running cluster is kept.
 set -euo pipefail
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
 "$here/docker-up.sh"

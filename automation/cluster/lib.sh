@@ -1,5 +1,7 @@
+# shellcheck shell=bash
 # Shared by the cluster scripts (sourced).
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
 source "$here/versions.env"
 export DIGITS_CACHE
 KIND="${KIND:-$DIGITS_CACHE/bin/kind-$KIND_VERSION}"

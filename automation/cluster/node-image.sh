@@ -8,6 +8,7 @@
 # Prints the image name. Everything heavy is cached under $DIGITS_CACHE, keyed by version.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
 source "$here/versions.env"
 image="local/kind-node:$K8S_VERSION"
 if docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi

@@ -6,6 +6,7 @@
 # suite, packages and setup, so a rebuild only re-imports it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
 source "$here/versions.env"
 tag=$1 packages=$2 setup=${3:-}
 

@@ -4,6 +4,7 @@
 # runc-capfilter.sh build:   build the runc-capfilter runtime (static, cached) and print its path.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
 source "$here/versions.env"
 case "${1:-}" in
   missing)
