@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         state.forget(frozenset(args.retry))
         syncer.store.save(state)
     metrics = SyncerMetrics()
-    health = Health(settings.max_poll_age_s or 3 * settings.poll_interval_s)
+    health = Health(settings.liveness_age_s())
     if settings.health_port:
         serve_health(settings.health_port, health, metrics)
     stop = threading.Event()

@@ -115,12 +115,20 @@ class SyncerSettings(BaseSettings):
         default=8080, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics (0: none)."
     )
     max_poll_age_s: float | None = Field(
-        default=None, description="Not live when the last successful poll is older (default: 3 poll intervals)."
+        default=None,
+        description="Not live when the last successful poll is older (default: 3 poll intervals and 2 rollout timeouts).",
     )
     log_level: str = Field(default="INFO", description="Logging level.")
 
     def release_filter(self) -> ReleaseFilter:
         return ReleaseFilter(self.policy, self.tag_pattern, self.asset_pattern, self.allow_prereleases)
+
+    def liveness_age_s(self) -> float:
+        """How old the last successful poll may get while the syncer is live. One reconcile may wait out a
+        rollout and then its roll back, so the default leaves room for both beyond a few missed polls."""
+        if self.max_poll_age_s is not None:
+            return self.max_poll_age_s
+        return 3 * self.poll_interval_s + 2 * self.rollout_timeout_s
 
     def token(self) -> str | None:
         if self.github_token_file and self.github_token_file.is_file():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +117,17 @@ def _serving_everywhere(apps: Any, core: Any, version: str) -> bool:
     )
 
 
-def _events(core: Any, reason: str, tag: str) -> list[str]:
+def _events(core: Any, reason: str, tag: str, since: datetime) -> list[str]:
+    """Messages of the syncer's Events on the api Deployment since ``since`` (earlier runs' Events linger)."""
     events = core.list_namespaced_event(NAMESPACE).items
+    since = since.replace(microsecond=0)  # Event times have whole seconds
     return [
-        e.message for e in events if e.reason == reason and e.involved_object.name == "digits-api" and tag in e.message
+        e.message
+        for e in events
+        if e.reason == reason
+        and e.involved_object.name == "digits-api"
+        and tag in e.message
+        and e.metadata.creation_timestamp >= since
     ]
 
 
@@ -133,7 +141,7 @@ def test_a_published_release_reaches_every_api_pod_with_no_failed_request(
 ):
     api, apps, core = kube
     with PredictLoad(pixels) as load:
-        published = time.monotonic()
+        since, published = datetime.now(UTC), time.monotonic()
         _publish(hub, tmp_path, baked_in_bundle, "v1.1.0")
         wait_until(lambda: _serving_everywhere(apps, core, "v1.1.0"), 300, "every api pod to serve v1.1.0", 0.5)
         rolled_out_s = time.monotonic() - published
@@ -157,17 +165,18 @@ def test_a_published_release_reaches_every_api_pod_with_no_failed_request(
     pin = hub.file_at("main", PIN_PATH)
     assert pin is not None and b"v1.1.0" in pin  # the deployment repository records what runs
     assert ConfigMapStateStore(api, NAMESPACE, "digits-syncer-state", 10).load().deployed == "v1.1.0"
-    assert _events(core, "RolloutComplete", "v1.1.0")
+    assert _events(core, "RolloutComplete", "v1.1.0", since)
 
 
 def test_a_release_failing_the_gate_changes_nothing_and_says_why(system, hub, kube, tmp_path, baked_in_bundle):
     api, apps, core = kube
     before = apps.read_namespaced_deployment("digits-api", NAMESPACE)
     commits = hub.commits()
+    since = datetime.now(UTC)
     # The same network with its labels reversed: a model that gets almost every digit wrong.
     _publish(hub, tmp_path, baked_in_bundle, "v1.2.0", labels=list(range(9, -1, -1)))
-    wait_until(lambda: bool(_events(core, "ReleaseRejected", "v1.2.0")), 120, "the syncer to reject v1.2.0", 1)
-    (message,) = _events(core, "ReleaseRejected", "v1.2.0")
+    wait_until(lambda: bool(_events(core, "ReleaseRejected", "v1.2.0", since)), 120, "the syncer to reject v1.2.0", 1)
+    (message,) = _events(core, "ReleaseRejected", "v1.2.0", since)
     assert "accuracy" in message
     after = apps.read_namespaced_deployment("digits-api", NAMESPACE)
     assert after.metadata.generation == before.metadata.generation
@@ -187,9 +196,11 @@ def test_a_release_whose_pods_cannot_start_is_rolled_back(system, hub, kube, pix
     )
     try:
         with PredictLoad(pixels) as load:
-            published = time.monotonic()
+            since, published = datetime.now(UTC), time.monotonic()
             _publish(hub, tmp_path, baked_in_bundle, "v1.3.0")
-            wait_until(lambda: bool(_events(core, "RolledBack", "v1.3.0")), 300, "the syncer to roll v1.3.0 back", 1)
+            wait_until(
+                lambda: bool(_events(core, "RolledBack", "v1.3.0", since)), 300, "the syncer to roll v1.3.0 back", 1
+            )
             wait_until(lambda: _serving_everywhere(apps, core, "v1.1.0"), 300, "every api pod to serve v1.1.0", 0.5)
             rolled_back_s = time.monotonic() - published
     finally:

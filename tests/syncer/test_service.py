@@ -72,3 +72,11 @@ def test_a_passive_replica_does_not_reconcile():
     stop.set()
     loop.join(timeout=5)
     assert syncer.calls == 0 and health.ready
+
+
+def test_liveness_leaves_room_for_a_rollout_and_its_roll_back():
+    from digits_syncer.settings import SyncerSettings
+
+    # A 2 s poll with 90 s rollouts: one reconcile may block for 180 s without the syncer being stuck.
+    assert SyncerSettings(poll_interval_s=2, rollout_timeout_s=90).liveness_age_s() == 186
+    assert SyncerSettings(poll_interval_s=2, max_poll_age_s=10).liveness_age_s() == 10
