@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the kind CLI, crictl and CoreDNS from the Go module proxy, cached by version:
 #   $DIGITS_CACHE/bin/kind-<v>, $DIGITS_CACHE/tools/crictl-<v>/crictl, $DIGITS_CACHE/tools/coredns-<v>/coredns
-# CoreDNS's version is the one kubeadm of K8S_VERSION deploys (read from the kubeadm binary).
+# CoreDNS's version is the one kubeadm of K8S_VERSION deploys (read from the kubeadm binary, so
+# build-k8s-binaries.sh has built kubeadm first). Arguments pick tools (default: all three).
 # Prints nothing but progress; each output is built once.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -9,15 +10,17 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/versions.env"
 export GOMODCACHE="$DIGITS_CACHE/go/mod" GOCACHE="$DIGITS_CACHE/go/build" GOFLAGS=-mod=mod CGO_ENABLED=0
 
+tools=" ${*:-kind crictl coredns} "
+
 kind_bin="$DIGITS_CACHE/bin/kind-$KIND_VERSION"
-if [ ! -x "$kind_bin" ]; then
+if [[ $tools == *" kind "* ]] && [ ! -x "$kind_bin" ]; then
   echo "building kind $KIND_VERSION"
   tmp=$(mktemp -d) && GOBIN="$tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
   mkdir -p "$(dirname "$kind_bin")" && mv "$tmp/kind" "$kind_bin" && rm -rf "$tmp"
 fi
 
 crictl_bin="$DIGITS_CACHE/tools/crictl-$CRICTL_VERSION/crictl"
-if [ ! -x "$crictl_bin" ]; then
+if [[ $tools == *" crictl "* ]] && [ ! -x "$crictl_bin" ]; then
   echo "building crictl $CRICTL_VERSION"
   src="$DIGITS_CACHE/tools/crictl-$CRICTL_VERSION/src"
   mkdir -p "$src"
@@ -26,6 +29,7 @@ if [ ! -x "$crictl_bin" ]; then
     -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" -o "$crictl_bin" sigs.k8s.io/cri-tools/cmd/crictl)
 fi
 
+[[ $tools == *" coredns "* ]] || exit 0
 kubeadm="$DIGITS_CACHE/k8s/$K8S_VERSION/bin/kubeadm"
 coredns_version=$("$kubeadm" config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null | sed -n 's|.*/coredns:||p')
 coredns_bin="$DIGITS_CACHE/tools/coredns-$coredns_version/coredns"

@@ -29,7 +29,7 @@ docker_build() {
 }
 
 ensure_kind() {
-  [ -x "$KIND" ] || "$here/build-tools.sh" >&2
+  [ -x "$KIND" ] || "$here/build-tools.sh" kind >&2
 }
 
 # kubectl: the one on PATH, else the one built with the control plane.
