@@ -11,18 +11,17 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from digits_api.bundle import zip_bundle
 from digits_syncer.kube import ConfigMapStateStore
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
+from digits_syncer.state import SyncerState
 from kubernetes import client
-from tests.support.bundles import copy_bundle
-from tests.support.github_server import FakeGitHub, Fault
+from tests.support.bundles import publish_bundle
+from tests.support.github_server import Fault
 from tests.support.kind import NAMESPACE, NODE_PORT_URL, KindCluster
 from tests.support.paths import ARTIFACTS
 from tests.support.servers import wait_until
@@ -79,11 +78,6 @@ def pixels(mnist) -> list[int]:
     return [int(v) for v in mnist.x_test[0].reshape(-1)]
 
 
-def _publish(hub: FakeGitHub, tmp_path: Path, bundle: Path, tag: str, **manifest_changes: Any) -> None:
-    copy = copy_bundle(bundle, tmp_path / tag, version=tag, **manifest_changes)
-    hub.publish(tag, f"mnist-cnn-{tag}.zip", zip_bundle(copy, tmp_path / f"mnist-cnn-{tag}.zip").read_bytes())
-
-
 def _pods(core: Any) -> list[Any]:
     pods = core.list_namespaced_pod(NAMESPACE, label_selector=API_SELECTOR).items
     return [pod for pod in pods if pod.metadata.deletion_timestamp is None]
@@ -131,6 +125,10 @@ def _events(core: Any, reason: str, tag: str, since: datetime) -> list[str]:
     ]
 
 
+def _state(api: Any) -> SyncerState:
+    return ConfigMapStateStore(api, NAMESPACE, "digits-syncer-state", 10).load()
+
+
 def _report(name: str, report: dict[str, Any]) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"e2e-{name}.json").write_text(json.dumps(report, indent=2))
@@ -142,7 +140,7 @@ def test_a_published_release_reaches_every_api_pod_with_no_failed_request(
     api, apps, core = kube
     with PredictLoad(pixels) as load:
         since, published = datetime.now(UTC), time.monotonic()
-        _publish(hub, tmp_path, baked_in_bundle, "v1.1.0")
+        publish_bundle(hub, baked_in_bundle, tmp_path, "v1.1.0")
         wait_until(lambda: _serving_everywhere(apps, core, "v1.1.0"), 300, "every api pod to serve v1.1.0", 0.5)
         rolled_out_s = time.monotonic() - published
         time.sleep(3)  # answers from the last replaced pods' final moments count too
@@ -164,7 +162,7 @@ def test_a_published_release_reaches_every_api_pod_with_no_failed_request(
     assert httpx.get(f"{NODE_PORT_URL}/model", timeout=10).json()["version"] == "v1.1.0"
     pin = hub.file_at("main", PIN_PATH)
     assert pin is not None and b"v1.1.0" in pin  # the deployment repository records what runs
-    assert ConfigMapStateStore(api, NAMESPACE, "digits-syncer-state", 10).load().deployed == "v1.1.0"
+    assert _state(api).deployed == "v1.1.0"
     assert _events(core, "RolloutComplete", "v1.1.0", since)
 
 
@@ -174,7 +172,7 @@ def test_a_release_failing_the_gate_changes_nothing_and_says_why(system, hub, ku
     commits = hub.commits()
     since = datetime.now(UTC)
     # The same network with its labels reversed: a model that gets almost every digit wrong.
-    _publish(hub, tmp_path, baked_in_bundle, "v1.2.0", labels=list(range(9, -1, -1)))
+    publish_bundle(hub, baked_in_bundle, tmp_path, "v1.2.0", labels=list(range(9, -1, -1)))
     wait_until(lambda: bool(_events(core, "ReleaseRejected", "v1.2.0", since)), 120, "the syncer to reject v1.2.0", 1)
     (message,) = _events(core, "ReleaseRejected", "v1.2.0", since)
     assert "accuracy" in message
@@ -182,7 +180,7 @@ def test_a_release_failing_the_gate_changes_nothing_and_says_why(system, hub, ku
     assert after.metadata.generation == before.metadata.generation
     assert after.spec.template == before.spec.template
     assert hub.commits() == commits
-    assert "v1.2.0" in ConfigMapStateStore(api, NAMESPACE, "digits-syncer-state", 10).load().rejected
+    assert "v1.2.0" in _state(api).rejected
     assert {_served_version(core, pod.metadata.name) for pod in _pods(core)} == {"v1.1.0"}
 
 
@@ -197,7 +195,7 @@ def test_a_release_whose_pods_cannot_start_is_rolled_back(system, hub, kube, pix
     try:
         with PredictLoad(pixels) as load:
             since, published = datetime.now(UTC), time.monotonic()
-            _publish(hub, tmp_path, baked_in_bundle, "v1.3.0")
+            publish_bundle(hub, baked_in_bundle, tmp_path, "v1.3.0")
             wait_until(
                 lambda: bool(_events(core, "RolledBack", "v1.3.0", since)), 300, "the syncer to roll v1.3.0 back", 1
             )
@@ -222,6 +220,6 @@ def test_a_release_whose_pods_cannot_start_is_rolled_back(system, hub, kube, pix
     )
     assert load.failures == []
     assert load.versions.keys() == {"v1.1.0"}
-    state = ConfigMapStateStore(api, NAMESPACE, "digits-syncer-state", 10).load()
+    state = _state(api)
     assert "v1.3.0" in state.failed and state.pending is None
     wait_until(lambda: b"v1.1.0" in (hub.file_at("main", PIN_PATH) or b""), 60, "git to record the roll back")

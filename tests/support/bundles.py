@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
+
+from digits_api.bundle import zip_bundle
 
 
 def copy_bundle(source: Path, target: Path, **manifest_changes) -> Path:
@@ -17,3 +20,11 @@ def copy_bundle(source: Path, target: Path, **manifest_changes) -> Path:
     manifest.update(manifest_changes)
     path.write_text(json.dumps(manifest, indent=2))
     return target
+
+
+def publish_bundle(hub: Any, source: Path, workdir: Path, tag: str, **manifest_changes: Any) -> None:
+    """Publish a copy of ``source`` as release ``tag`` on the local GitHub (asset mnist-cnn-<tag>.zip),
+    the way the training repository's workflow would."""
+    copy = copy_bundle(source, workdir / tag, version=tag, **manifest_changes)
+    archive = zip_bundle(copy, workdir / f"mnist-cnn-{tag}.zip")
+    hub.publish(tag, archive.name, archive.read_bytes())

@@ -14,6 +14,18 @@ from tests.support.paths import FRONTEND_STATIC, REPO
 from tests.support.servers import answers, free_port, wait_until
 
 NGINX_DIR = REPO / "frontend" / "nginx"
+UNREACHABLE_API_ROUTES = [
+    ("POST", "/predict/batch"),
+    ("GET", "/metrics"),
+    ("GET", "/readyz"),
+    ("GET", "/docs"),
+    ("GET", "/openapi.json"),
+    ("GET", "/predict"),
+    ("POST", "/model"),
+    ("DELETE", "/predict"),
+    ("GET", "/predict/../metrics"),
+]
+"""(method, path) of API routes the frontend must not pass on: only POST /predict and GET /model."""
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from digits_api.bundle import zip_bundle
 from digits_syncer.gate import Gate, GateSettings
 from digits_syncer.github_source import GitHubReleaseSource, SourceError
 from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, KubernetesUnavailable, LeaseElector
@@ -18,7 +17,7 @@ from digits_syncer.releases import ReleaseFilter
 from digits_syncer.repo_writer import GitHubRepoWriter, RecordError, RepoSettings
 from digits_syncer.state import Pin
 from kubernetes import client
-from tests.support.bundles import copy_bundle
+from tests.support.bundles import publish_bundle
 from tests.support.control_plane import NodeSimulator
 from tests.support.github_server import Fault
 from tests.support.manifests import render
@@ -66,12 +65,6 @@ def _syncer(plane, hub, mnist, *, api=None, rollout_timeout_s=60.0, dry_run=Fals
     )
 
 
-def _publish_bundle(hub, tmp_path, baked_in_bundle, tag):
-    bundle = copy_bundle(baked_in_bundle, tmp_path / tag, version=tag)
-    data = zip_bundle(bundle, tmp_path / f"mnist-cnn-{tag}.zip").read_bytes()
-    hub.publish(tag, f"mnist-cnn-{tag}.zip", data)
-
-
 def _deployment(plane):
     return client.AppsV1Api(plane.api_client()).read_namespaced_deployment("digits-api", "digits")
 
@@ -96,7 +89,7 @@ def _reset_state(plane):
 
 def test_a_new_release_is_gated_recorded_and_rolled_out(cluster, github, tmp_path, baked_in_bundle, mnist):
     _reset_state(cluster)
-    _publish_bundle(github, tmp_path, baked_in_bundle, "v2.0.0")
+    publish_bundle(github, baked_in_bundle, tmp_path, "v2.0.0")
     syncer = _syncer(cluster, github, mnist)
     assert syncer.reconcile_once() is Outcome.DEPLOYED
     template = _deployment(cluster).spec.template
@@ -122,9 +115,9 @@ def test_a_new_release_is_gated_recorded_and_rolled_out(cluster, github, tmp_pat
 
 def test_a_rollout_that_stalls_is_rolled_back(cluster, github, tmp_path, baked_in_bundle, mnist):
     _reset_state(cluster)
-    _publish_bundle(github, tmp_path, baked_in_bundle, "v2.1.0")
+    publish_bundle(github, baked_in_bundle, tmp_path, "v2.1.0")
     assert _syncer(cluster, github, mnist).reconcile_once() is Outcome.DEPLOYED
-    _publish_bundle(github, tmp_path, baked_in_bundle, STALLING)
+    publish_bundle(github, baked_in_bundle, tmp_path, STALLING)
     syncer = _syncer(cluster, github, mnist, rollout_timeout_s=45)
     assert syncer.reconcile_once() is Outcome.ROLLED_BACK
     assert _deployment(cluster).spec.template.metadata.annotations[VERSION_ANNOTATION] == "v2.1.0"
@@ -145,7 +138,7 @@ def test_a_syncer_killed_between_commit_and_patch_converges_without_a_second_com
     cluster, github, tmp_path, baked_in_bundle, mnist
 ):
     _reset_state(cluster)
-    _publish_bundle(github, tmp_path, baked_in_bundle, "v3.0.0")
+    publish_bundle(github, baked_in_bundle, tmp_path, "v3.0.0")
     crashing = _syncer(cluster, github, mnist)
     crashing.applier = _CrashAfterRecord(cluster.api_client(impersonate=SYNCER), "digits", "digits-api", 10)
     with pytest.raises(KeyboardInterrupt):
@@ -186,7 +179,7 @@ def test_a_rejected_release_changes_nothing_and_says_why(cluster, github, tmp_pa
 
 def test_github_errors_change_nothing(cluster, github, tmp_path, baked_in_bundle, mnist):
     _reset_state(cluster)
-    _publish_bundle(github, tmp_path, baked_in_bundle, "v4.0.0")
+    publish_bundle(github, baked_in_bundle, tmp_path, "v4.0.0")
     before = _deployment(cluster).spec.template
     github.fail_next(r"/releases$", Fault(502))
     with pytest.raises(SourceError):
@@ -206,7 +199,7 @@ def test_kubernetes_unavailable_is_temporary(github, mnist):
 
 def test_dry_run_changes_nothing(cluster, github, tmp_path, baked_in_bundle, mnist):
     _reset_state(cluster)
-    _publish_bundle(github, tmp_path, baked_in_bundle, "v5.0.0")
+    publish_bundle(github, baked_in_bundle, tmp_path, "v5.0.0")
     before, commits = _deployment(cluster).spec.template, github.commits()
     assert _syncer(cluster, github, mnist, dry_run=True).reconcile_once() is Outcome.PLANNED
     assert _deployment(cluster).spec.template == before and github.commits() == commits
@@ -256,9 +249,9 @@ def test_git_is_brought_back_in_step_when_it_was_down_during_a_roll_back(
     cluster, github, tmp_path, baked_in_bundle, mnist
 ):
     _reset_state(cluster)
-    _publish_bundle(github, tmp_path, baked_in_bundle, "v6.0.0")
+    publish_bundle(github, baked_in_bundle, tmp_path, "v6.0.0")
     assert _syncer(cluster, github, mnist).reconcile_once() is Outcome.DEPLOYED
-    _publish_bundle(github, tmp_path, baked_in_bundle, STALLING + "-again")
+    publish_bundle(github, baked_in_bundle, tmp_path, STALLING + "-again")
     # The pin file can be written when recording the release, but not when rolling back.
     github.fail_next(r"/contents/kubernetes/base/model-pin.yaml", Fault(503, method="PUT"), after=1)
     syncer = _syncer(cluster, github, mnist, rollout_timeout_s=45)
