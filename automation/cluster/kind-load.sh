@@ -4,5 +4,6 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_kind
-TAG="${TAG:-dev}" "$here/app-images.sh"
-"$KIND" load docker-image --name "$CLUSTER_NAME" "digits-api:${TAG:-dev}" "digits-frontend:${TAG:-dev}" "digits-syncer:${TAG:-dev}"
+export TAG="${TAG:-dev}"
+"$here/app-images.sh"
+"$KIND" load docker-image --name "$CLUSTER_NAME" "digits-api:$TAG" "digits-frontend:$TAG" "digits-syncer:$TAG"

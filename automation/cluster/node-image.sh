@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the kind node image local/kind-node:<K8S_VERSION> without pulling anything:
+# Build the kind node image local/kind-node:<K8S_VERSION>-<inputs> without pulling anything:
 #   a Debian root filesystem with systemd, containerd, runc and the CNI plugins (Debian's packages),
 #   kind's own node files (entrypoint, units, containerd config) from the kind module,
 #   kubelet, kubeadm, kubectl and crictl built from the Go module proxy,
@@ -10,7 +10,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
-image="local/kind-node:$K8S_VERSION"
+# Tagged by version and by what goes into it, so a changed script, CNI file or runtime wrapper
+# makes a new node image rather than reusing a stale one.
+inputs=$(cd "$here" && cat node-image.sh component-images.sh rootfs-image.sh versions.env node/* runc-capfilter/*.go \
+  | sha256sum | cut -c1-12)
+image="local/kind-node:$K8S_VERSION-$inputs"
 if docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
 
 K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet kubeadm" \

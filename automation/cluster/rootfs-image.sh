@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rootfs-image.sh TAG PACKAGES [SETUP]
+# rootfs-image.sh TAG PACKAGES [SETUP [CHANGE...]]
 # Make a Docker image from a Debian root filesystem, for machines that cannot pull base images.
 # PACKAGES: comma-separated, installed by debootstrap (minbase variant). SETUP: a shell snippet run
 # inside the root filesystem (chroot) before it is packed. The packed tarball is cached, keyed by
@@ -9,6 +9,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
 tag=$1 packages=$2 setup=${3:-}
+shift $(($# < 3 ? $# : 3))  # what remains: docker import changes (CMD, ENV, ...)
 
 if docker image inspect "$tag" >/dev/null 2>&1; then echo "$tag present"; exit 0; fi
 key=$(printf '%s\n%s\n%s\n' "$DEBIAN_SUITE" "$packages" "$setup" | sha256sum | cut -c1-12)
@@ -32,6 +33,5 @@ if [ ! -s "$tarball" ]; then
     "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/var/log/*.log "$root"/tmp/*
   tar --numeric-owner -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
 fi
-shift 3 2>/dev/null || true
 docker import "${@/#/--change=}" "$tarball" "$tag" >/dev/null
 echo "$tag imported from $tarball"
