@@ -2,22 +2,15 @@
 # Create the kind cluster $CLUSTER_NAME (one node, the frontend's NodePort at 127.0.0.1:30001).
 # Offline, the node image is built here (node-image.sh) and kindnetd, which cannot be pulled, is
 # replaced by the node's static CNI; with a registry, stock kind's node image is used.
-# Idempotent: a running cluster is kept.
+# Idempotent: a running cluster is kept, unless its node runs another node image or was restarted
+# (Docker or the machine restarted): kind does not reliably bring a restarted cluster back, and the
+# tests saw NodePort connections reset after such a restart.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
 "$here/docker-up.sh"
 ensure_kind
-
-if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
-  if [ "$(docker inspect -f '{{.State.Running}}' "$CLUSTER_NAME-control-plane" 2>/dev/null)" = true ]; then
-    echo "kind cluster $CLUSTER_NAME is running"
-    exit 0
-  fi
-  echo "kind cluster $CLUSTER_NAME exists but its node is stopped: recreating it"
-  "$KIND" delete cluster --name "$CLUSTER_NAME"
-fi
 
 config=$(mktemp)
 trap 'rm -f "$config"' EXIT
@@ -30,5 +23,32 @@ else
   node_image=$("$here/node-image.sh")
   printf 'networking:\n  disableDefaultCNI: true\n' >> "$config"
 fi
+node_container="$CLUSTER_NAME-control-plane"
+# A node started more than this long after it was created has been restarted since.
+restart_after_s=60
+
+recreate_reason() {
+  local running image created started
+  read -r running image created started < <(docker inspect -f \
+    '{{.State.Running}} {{.Config.Image}} {{.Created}} {{.State.StartedAt}}' "$node_container" 2>/dev/null || echo missing)
+  if [ "$running" != true ]; then
+    echo "its node is not running"
+  elif [ "$image" != "$node_image" ]; then
+    echo "its node runs $image, not $node_image"
+  elif (($(date -d "$started" +%s) - $(date -d "$created" +%s) > restart_after_s)); then
+    echo "its node was restarted at $started, after it was created at $created"
+  fi
+}
+
+if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+  reason=$(recreate_reason)
+  if [ -z "$reason" ]; then
+    echo "kind cluster $CLUSTER_NAME is running"
+    exit 0
+  fi
+  echo "kind cluster $CLUSTER_NAME exists but $reason: recreating it"
+  "$KIND" delete cluster --name "$CLUSTER_NAME"
+fi
+
 echo "creating kind cluster $CLUSTER_NAME from $node_image"
 "$KIND" create cluster --name "$CLUSTER_NAME" --image "$node_image" --config "$config" --wait 5m
