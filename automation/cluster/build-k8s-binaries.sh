@@ -9,22 +9,21 @@
 #   $DIGITS_CACHE/k8s/<version>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl,etcd}
 # K8S_COMMANDS adds commands (the kind node image needs kubelet, kubeadm and kube-proxy too).
 set -euo pipefail
-# shellcheck source=versions.env
-source "$(dirname "$0")/versions.env"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 CACHE="$DIGITS_CACHE"
 COMMANDS="${K8S_COMMANDS:-kube-apiserver kube-controller-manager kube-scheduler kubectl}"
 
-out="$CACHE/k8s/$K8S_VERSION/bin"
 export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN="$GO_TOOLCHAIN" GOFLAGS=-mod=mod
 export CGO_ENABLED=0
-mkdir -p "$out"
+mkdir -p "$K8S_BIN"
 
 missing=""
-for cmd in $COMMANDS; do [ -x "$out/$cmd" ] || missing="$missing $cmd"; done
+for cmd in $COMMANDS; do [ -x "$K8S_BIN/$cmd" ] || missing="$missing $cmd"; done
 # etcd is the version kubeadm deploys; the stamp tells an older build apart.
-[ -x "$out/etcd" ] && [ "$(cat "$out/etcd.version" 2>/dev/null)" = "$ETCD_VERSION" ] || missing="$missing etcd"
-if [ -z "$missing" ]; then echo "k8s binaries $K8S_VERSION cached in $out"; exit 0; fi
-echo "building:$missing (Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, $GO_TOOLCHAIN) into $out"
+[ -x "$K8S_BIN/etcd" ] && [ "$(cat "$K8S_BIN/etcd.version" 2>/dev/null)" = "$ETCD_VERSION" ] || missing="$missing etcd"
+if [ -z "$missing" ]; then echo "k8s binaries $K8S_VERSION cached in $K8S_BIN"; exit 0; fi
+echo "building:$missing (Kubernetes $K8S_VERSION, etcd $ETCD_VERSION, $GO_TOOLCHAIN) into $K8S_BIN"
 
 # Write a go.mod that requires MODULE@VERSION and pins every local-path
 # replace of that module's own go.mod to the published module at STAGING_VERSION.
@@ -57,7 +56,7 @@ if echo "$missing" | grep -qv '^ *etcd *$'; then
   write_module "$src" k8s.io/kubernetes "$K8S_VERSION" "v0.${K8S_VERSION#v1.}"
   pkgs=""
   for cmd in $COMMANDS; do pkgs="$pkgs k8s.io/kubernetes/cmd/$cmd"; done
-  (cd "$src" && go build -trimpath -ldflags "$(ldflags_for "$K8S_VERSION")" -o "$out/" $pkgs)
+  (cd "$src" && go build -trimpath -ldflags "$(ldflags_for "$K8S_VERSION")" -o "$K8S_BIN/" $pkgs)
 fi
 
 if echo "$missing" | grep -qw etcd; then
@@ -66,7 +65,7 @@ if echo "$missing" | grep -qw etcd; then
   # etcd's server module requires its sibling modules at published versions; its
   # own replace directives apply only inside etcd's repository, so none are needed.
   printf 'module local/build\ngo 1.22\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$src/go.mod"
-  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
-  echo "$ETCD_VERSION" > "$out/etcd.version"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$K8S_BIN/etcd" go.etcd.io/etcd/server/v3)
+  echo "$ETCD_VERSION" > "$K8S_BIN/etcd.version"
 fi
-ls -la "$out"
+ls -la "$K8S_BIN"

@@ -5,18 +5,16 @@
 # build-k8s-binaries.sh has built kubeadm first). Arguments pick tools (default: all three).
 # Prints nothing but progress; each output is built once.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 export GOMODCACHE="$DIGITS_CACHE/go/mod" GOCACHE="$DIGITS_CACHE/go/build" GOFLAGS=-mod=mod CGO_ENABLED=0
 
 tools=" ${*:-kind crictl coredns} "
 
-kind_bin="$DIGITS_CACHE/bin/kind-$KIND_VERSION"
-if [[ $tools == *" kind "* ]] && [ ! -x "$kind_bin" ]; then
+if [[ $tools == *" kind "* ]] && [ ! -x "$KIND_BUILT" ]; then
   echo "building kind $KIND_VERSION"
   tmp=$(mktemp -d) && GOBIN="$tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
-  mkdir -p "$(dirname "$kind_bin")" && mv "$tmp/kind" "$kind_bin" && rm -rf "$tmp"
+  mkdir -p "$(dirname "$KIND_BUILT")" && mv "$tmp/kind" "$KIND_BUILT" && rm -rf "$tmp"
 fi
 
 crictl_bin="$DIGITS_CACHE/tools/crictl-$CRICTL_VERSION/crictl"
@@ -30,8 +28,7 @@ if [[ $tools == *" crictl "* ]] && [ ! -x "$crictl_bin" ]; then
 fi
 
 [[ $tools == *" coredns "* ]] || exit 0
-kubeadm="$DIGITS_CACHE/k8s/$K8S_VERSION/bin/kubeadm"
-coredns_version=$("$kubeadm" config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null | sed -n 's|.*/coredns:||p')
+coredns_version=$(kubeadm_images 2>/dev/null | sed -n 's|.*/coredns:||p')
 coredns_bin="$DIGITS_CACHE/tools/coredns-$coredns_version/coredns"
 if [ ! -x "$coredns_bin" ]; then
   echo "building coredns $coredns_version"

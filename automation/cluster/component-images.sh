@@ -6,16 +6,14 @@
 #   kube-proxy: a Debian root filesystem with iptables (the backend is picked at first use);
 #   coredns: /coredns; pause: Kubernetes' own pause.c, compiled statically.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 out=$1
-bin="$DIGITS_CACHE/k8s/$K8S_VERSION/bin"
 tools="$DIGITS_CACHE/tools"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-mapfile -t images < <("$bin/kubeadm" config images list --kubernetes-version "$K8S_VERSION")
+mapfile -t images < <(kubeadm_images)
 
 # An image holding one executable at PATH; the remaining arguments are docker import changes.
 single_binary_image() {
@@ -33,11 +31,11 @@ for image in "${images[@]}"; do
   tag=${image##*:}
   case "$name" in
     kube-apiserver | kube-controller-manager | kube-scheduler)
-      single_binary_image "$image" "$bin/$name" "/usr/local/bin/$name" "ENV PATH=/usr/local/bin:/usr/bin:/bin" ;;
+      single_binary_image "$image" "$K8S_BIN/$name" "/usr/local/bin/$name" "ENV PATH=/usr/local/bin:/usr/bin:/bin" ;;
     etcd)
-      built=$(cat "$bin/etcd.version")
+      built=$(cat "$K8S_BIN/etcd.version")
       [ "${tag%-*}" = "${built#v}" ] || { echo "kubeadm runs $image but etcd $built was built" >&2; exit 1; }
-      single_binary_image "$image" "$bin/etcd" /usr/local/bin/etcd "ENV PATH=/usr/local/bin:/usr/bin:/bin" ;;
+      single_binary_image "$image" "$K8S_BIN/etcd" /usr/local/bin/etcd "ENV PATH=/usr/local/bin:/usr/bin:/bin" ;;
     coredns)
       single_binary_image "$image" "$tools/coredns-$tag/coredns" /coredns 'ENTRYPOINT ["/coredns"]' ;;
     pause)
@@ -50,7 +48,7 @@ for image in "${images[@]}"; do
       container=$(docker create --entrypoint /bin/sh "local/debian-iptables:$DEBIAN_SUITE" -ec \
         'for n in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
            ln -sf iptables-wrapper /usr/sbin/$n; done')
-      docker cp "$bin/kube-proxy" "$container:/usr/local/bin/kube-proxy"
+      docker cp "$K8S_BIN/kube-proxy" "$container:/usr/local/bin/kube-proxy"
       docker cp "$here/node/iptables-wrapper.sh" "$container:/usr/sbin/iptables-wrapper"
       docker start -a "$container" >/dev/null
       docker commit --change 'ENTRYPOINT []' --change 'CMD ["/usr/local/bin/kube-proxy"]' "$container" "$image" >/dev/null

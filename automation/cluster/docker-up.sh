@@ -3,9 +3,8 @@
 # dockerd. Where this machine's capability bounding set lacks capabilities that privileged containers
 # (kind nodes) ask for, dockerd's default runtime becomes runc-capfilter, which drops just those.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 if docker info >/dev/null 2>&1; then exit 0; fi
 sudo_cmd=""
@@ -17,9 +16,10 @@ if ! command -v dockerd >/dev/null; then
 fi
 
 runtime_args=()
-if [ -n "$("$here/runc-capfilter.sh" missing)" ]; then
+missing_caps=$("$here/runc-capfilter.sh" missing)
+if [ -n "$missing_caps" ]; then
   filter="$("$here/runc-capfilter.sh" build)"
-  echo "capabilities missing from the bounding set: $("$here/runc-capfilter.sh" missing); docker runs $filter"
+  echo "capabilities missing from the bounding set: $missing_caps; docker runs $filter"
   runtime_args=(--add-runtime "capfilter=$filter" --default-runtime capfilter)
 fi
 log=/var/log/digits-dockerd.log

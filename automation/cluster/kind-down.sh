@@ -3,7 +3,7 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
-if [ -x "$KIND" ] && "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+if cluster_exists; then
   "$KIND" delete cluster --name "$CLUSTER_NAME"
 else
   echo "no kind cluster $CLUSTER_NAME"

@@ -40,7 +40,7 @@ recreate_reason() {
   fi
 }
 
-if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"; then
+if cluster_exists; then
   reason=$(recreate_reason)
   if [ -z "$reason" ]; then
     echo "kind cluster $CLUSTER_NAME is running"

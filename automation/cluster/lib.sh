@@ -4,7 +4,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
 export DIGITS_CACHE
-KIND="${KIND:-$DIGITS_CACHE/bin/kind-$KIND_VERSION}"
+KIND_BUILT="$DIGITS_CACHE/bin/kind-$KIND_VERSION"  # build-tools.sh builds into it
+KIND="${KIND:-$KIND_BUILT}"
+K8S_BIN="$DIGITS_CACHE/k8s/$K8S_VERSION/bin"  # build-k8s-binaries.sh builds into it
 
 # Whether images can be pulled from Docker Hub. OFFLINE=1/0 overrides the probe.
 registry_reachable() {
@@ -28,6 +30,15 @@ docker_build() {
   fi
 }
 
+cluster_exists() {
+  [ -x "$KIND" ] && "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME"
+}
+
+# The images `kubeadm init` of K8S_VERSION runs, one per line (kubeadm must be built).
+kubeadm_images() {
+  "$K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION"
+}
+
 ensure_kind() {
   [ -x "$KIND" ] || "$here/build-tools.sh" kind >&2
 }
@@ -35,7 +46,7 @@ ensure_kind() {
 # kubectl: the one on PATH, else the one built with the control plane.
 kubectl_bin() {
   if command -v kubectl >/dev/null; then command -v kubectl; return; fi
-  local built="$DIGITS_CACHE/k8s/$K8S_VERSION/bin/kubectl"
+  local built="$K8S_BIN/kubectl"
   [ -x "$built" ] || "$here/build-k8s-binaries.sh" >&2
   echo "$built"
 }

@@ -7,12 +7,11 @@
 #   and every image kubeadm runs, preloaded into the node's containerd.
 # Prints the image name. Everything heavy is cached under $DIGITS_CACHE, keyed by version.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 # Tagged by version and by what goes into it, so a changed script, CNI file or runtime wrapper
 # makes a new node image rather than reusing a stale one.
-inputs=$(cd "$here" && cat node-image.sh component-images.sh rootfs-image.sh versions.env node/* runc-capfilter/*.go \
+inputs=$(cd "$here" && cat node-image.sh component-images.sh rootfs-image.sh lib.sh versions.env node/* runc-capfilter/*.go \
   | sha256sum | cut -c1-12)
 image="local/kind-node:$K8S_VERSION-$inputs"
 if docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
@@ -21,7 +20,6 @@ K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kube-proxy k
   "$here/build-k8s-binaries.sh" >&2
 "$here/build-tools.sh" >&2
 capfilter=$("$here/runc-capfilter.sh" build)
-bin="$DIGITS_CACHE/k8s/$K8S_VERSION/bin"
 kind_files="$(GOMODCACHE="$DIGITS_CACHE/go/mod" go mod download -json "sigs.k8s.io/kind@$KIND_VERSION" \
   | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')/images/base/files"
 
@@ -33,13 +31,13 @@ trap 'rm -rf "$work"; docker rm -f "$build" >/dev/null 2>&1 || true' EXIT
 overlay="$work/overlay"
 mkdir -p "$overlay/usr/bin" "$overlay/usr/local/sbin" "$overlay/etc/cni/net.d" "$overlay/kind"
 cp -r "$kind_files/." "$overlay/"
-for cmd in kubelet kubeadm kubectl; do install -m 0755 "$bin/$cmd" "$overlay/usr/bin/$cmd"; done
+for cmd in kubelet kubeadm kubectl; do install -m 0755 "$K8S_BIN/$cmd" "$overlay/usr/bin/$cmd"; done
 install -m 0755 "$DIGITS_CACHE/tools/crictl-$CRICTL_VERSION/crictl" "$overlay/usr/bin/crictl"
 # The node's containerd runs runc through the capability filter: kube-proxy pods are privileged.
 install -m 0755 "$capfilter" "$overlay/usr/local/sbin/runc-capfilter"
 install -m 0644 "$here/node/10-digits-ptp.conflist" "$overlay/etc/cni/net.d/10-digits-ptp.conflist"
 echo "$K8S_VERSION" > "$overlay/kind/version"
-pause=$("$bin/kubeadm" config images list --kubernetes-version "$K8S_VERSION" | grep /pause:)
+pause=$(kubeadm_images | grep /pause:)
 sed -i -e "s|sandbox_image = .*|sandbox_image = \"$pause\"|" \
   -e 's|^\( *\)SystemdCgroup = true|&\n\1BinaryName = "/usr/local/sbin/runc-capfilter"|' \
   "$overlay/etc/containerd/config.toml"

@@ -5,9 +5,8 @@
 # inside the root filesystem (chroot) before it is packed. The packed tarball is cached, keyed by
 # suite, packages and setup, so a rebuild only re-imports it.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 tag=$1 packages=$2 setup=${3:-}
 shift $(($# < 3 ? $# : 3))  # what remains: docker import changes (CMD, ENV, ...)
 

@@ -3,9 +3,8 @@
 #                            bounding set lacks (nothing on an ordinary machine).
 # runc-capfilter.sh build:   build the runc-capfilter runtime (static, cached) and print its path.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 case "${1:-}" in
   missing)
     bounding=$((16#$(awk '/^CapBnd:/ {print $2}' /proc/self/status)))

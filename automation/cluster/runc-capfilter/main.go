@@ -104,8 +104,8 @@ func raiseOOMScoreAdj(process map[string]any) error {
 	return nil
 }
 
-// rewrite applies filterProcess to a JSON file; process selects the "process" member (config.json)
-// or the whole document (runc exec --process).
+// rewrite applies filterProcess to a JSON file: to its "process" member when nested (a bundle's
+// config.json, whose oomScoreAdj is raised too), else to the whole document (runc exec --process).
 func rewrite(path string, missing map[string]bool, nested bool) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
