@@ -18,6 +18,7 @@ import pytest
 
 from digits_syncer.kube import ConfigMapStateStore
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
+from digits_syncer.settings import SyncerSettings
 from digits_syncer.state import SyncerState
 from kubernetes import client
 from tests.support.bundles import publish_bundle
@@ -27,7 +28,7 @@ from tests.support.paths import ARTIFACTS
 from tests.support.servers import wait_until
 
 API_SELECTOR = "app.kubernetes.io/name=digits-api"
-PIN_PATH = "kubernetes/base/model-pin.yaml"
+PIN_PATH = SyncerSettings.model_fields["deploy_pin_path"].default  # the syncer in the cluster keeps the default
 REQUEST_INTERVAL_S = 0.1  # 10 requests a second: under the frontend's per-client rate limit (20 r/s)
 
 
@@ -129,7 +130,15 @@ def _state(api: Any) -> SyncerState:
     return ConfigMapStateStore(api, NAMESPACE, "digits-syncer-state", 10).load()
 
 
-def _report(name: str, report: dict[str, Any]) -> None:
+def _report(name: str, release: str, load: PredictLoad, **timings_s: float) -> None:
+    """What a client saw while ``release`` was handled, kept as artifacts/tests/e2e-<name>.json."""
+    report = {
+        "release": release,
+        **timings_s,
+        "requests": load.sent,
+        "failures": load.failures,
+        "answers_by_version": load.versions,
+    }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"e2e-{name}.json").write_text(json.dumps(report, indent=2))
 
@@ -144,14 +153,7 @@ def test_a_published_release_reaches_every_api_pod_with_no_failed_request(
         wait_until(lambda: _serving_everywhere(apps, core, "v1.1.0"), 300, "every api pod to serve v1.1.0", 0.5)
         rolled_out_s = time.monotonic() - published
         time.sleep(3)  # answers from the last replaced pods' final moments count too
-    report = {
-        "release": "v1.1.0",
-        "publication_to_last_pod_ready_s": round(rolled_out_s, 1),
-        "requests": load.sent,
-        "failures": load.failures,
-        "answers_by_version": load.versions,
-    }
-    _report("rollout", report)
+    _report("rollout", "v1.1.0", load, publication_to_last_pod_ready_s=round(rolled_out_s, 1))
     with capsys.disabled():
         print(
             f"\nv1.1.0 served by every api pod {rolled_out_s:.1f} s after publication; "
@@ -208,16 +210,7 @@ def test_a_release_whose_pods_cannot_start_is_rolled_back(system, hub, kube, pix
             f"\nv1.3.0 rolled back {rolled_back_s:.1f} s after publication; "
             f"{load.sent} /predict requests meanwhile, {len(load.failures)} failed"
         )
-    _report(
-        "rollback",
-        {
-            "release": "v1.3.0",
-            "publication_to_rolled_back_s": round(rolled_back_s, 1),
-            "requests": load.sent,
-            "failures": load.failures,
-            "answers_by_version": load.versions,
-        },
-    )
+    _report("rollback", "v1.3.0", load, publication_to_rolled_back_s=round(rolled_back_s, 1))
     assert load.failures == []
     assert load.versions.keys() == {"v1.1.0"}
     state = _state(api)

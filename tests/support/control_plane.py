@@ -9,7 +9,6 @@ Binaries come from ``automation/cluster/build-k8s-binaries.sh`` (cached outside 
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -27,17 +26,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from kubernetes.client.exceptions import ApiException
 
-from tests.support.paths import CACHE, REPO
+from tests.support.cluster_versions import K8S_BIN
+from tests.support.paths import REPO
 from tests.support.servers import free_port, managed_process, wait_until
 
-K8S_VERSION = os.environ.get("K8S_VERSION", "v1.28.15")
-BIN = CACHE / "k8s" / K8S_VERSION / "bin"
 BUILD_SCRIPT = REPO / "automation" / "cluster" / "build-k8s-binaries.sh"
 NODE_NAME = "sim-node"
 
 
 def binaries_present() -> bool:
-    return all((BIN / name).is_file() for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl"))
+    return all((K8S_BIN / name).is_file() for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl"))
 
 
 @dataclass
@@ -63,7 +61,7 @@ class ControlPlane:
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BIN / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
+            [str(K8S_BIN / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -105,7 +103,9 @@ current-context: test
 @contextmanager
 def control_plane(workdir: Path) -> Iterator[ControlPlane]:
     if not binaries_present():
-        raise RuntimeError(f"Kubernetes binaries missing in {BIN}: run {BUILD_SCRIPT} (or make control-plane-binaries)")
+        raise RuntimeError(
+            f"Kubernetes binaries missing in {K8S_BIN}: run {BUILD_SCRIPT} (or make control-plane-binaries)"
+        )
     started = time.monotonic()
     workdir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
@@ -119,7 +119,7 @@ def control_plane(workdir: Path) -> Iterator[ControlPlane]:
         stack.enter_context(
             managed_process(
                 [
-                    str(BIN / "etcd"),
+                    str(K8S_BIN / "etcd"),
                     f"--data-dir={workdir / 'etcd'}",
                     f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
                     f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
@@ -135,7 +135,7 @@ def control_plane(workdir: Path) -> Iterator[ControlPlane]:
         apiserver = stack.enter_context(
             managed_process(
                 [
-                    str(BIN / "kube-apiserver"),
+                    str(K8S_BIN / "kube-apiserver"),
                     f"--etcd-servers=http://127.0.0.1:{etcd_port}",
                     "--bind-address=127.0.0.1",
                     "--advertise-address=127.0.0.1",
@@ -170,7 +170,7 @@ def control_plane(workdir: Path) -> Iterator[ControlPlane]:
         stack.enter_context(
             managed_process(
                 [
-                    str(BIN / "kube-controller-manager"),
+                    str(K8S_BIN / "kube-controller-manager"),
                     f"--kubeconfig={kubeconfig}",
                     "--leader-elect=false",
                     f"--service-account-private-key-file={sa_key}",

@@ -9,18 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.paths import CACHE, REPO
+from tests.support.cluster_versions import K8S_BIN, version
+from tests.support.paths import CACHE
 
-VERSIONS = REPO / "automation" / "cluster" / "versions.env"
 NODE_PORT_URL = "http://127.0.0.1:30001"
 NAMESPACE = "digits"
-
-
-def version(name: str) -> str:
-    """A default from automation/cluster/versions.env (the environment overrides it, as there)."""
-    match = re.search(rf"^{name}=\$\{{{name}:-([^}}]+)\}}", VERSIONS.read_text(), re.MULTILINE)
-    assert match, f"{name} not in {VERSIONS}"
-    return os.environ.get(name, match.group(1))
 
 
 def _run(*command: str, stdin: str | None = None, timeout_s: float = 120) -> str:
@@ -45,10 +38,8 @@ class KindCluster:
         return config.new_client_from_config(config_file=str(self.kubeconfig))
 
     def kubectl(self, *args: str, stdin: str | None = None, timeout_s: float = 120) -> str:
-        kubectl = CACHE / "k8s" / version("K8S_VERSION") / "bin" / "kubectl"
-        return _run(
-            str(kubectl), f"--kubeconfig={self.kubeconfig}", "-n", NAMESPACE, *args, stdin=stdin, timeout_s=timeout_s
-        )
+        command = (str(K8S_BIN / "kubectl"), f"--kubeconfig={self.kubeconfig}", "-n", NAMESPACE, *args)
+        return _run(*command, stdin=stdin, timeout_s=timeout_s)
 
     def on_node(self, *command: str) -> str:
         """A command in the node container (for what only the node can see, like its routes)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.support.control_plane import BIN
+from tests.support.cluster_versions import K8S_BIN
 from tests.support.paths import REPO
 
 KUSTOMIZATIONS = ["kubernetes/base", "kubernetes/overlays/kind", "kubernetes/overlays/production"]
@@ -16,7 +16,11 @@ NAMESPACE = "digits"
 
 def render(path: str) -> str:
     return subprocess.run(
-        [str(BIN / "kubectl"), "kustomize", str(REPO / path)], capture_output=True, text=True, check=True, timeout=60
+        [str(K8S_BIN / "kubectl"), "kustomize", str(REPO / path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
 
 
