@@ -18,9 +18,17 @@ from typing import Any
 
 from digits_syncer.settings import SyncerSettings
 
+MAX_LOG_MESSAGE = 2000
+MAX_LOG_TRACEBACK = 8000
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 class _JsonFormatter(logging.Formatter):
-    """One JSON object a line; records never carry the token (it is read from a file, never logged)."""
+    """One JSON object a line, bounded in length whatever a release holds; records never carry the
+    token (it is read from a file, never logged)."""
 
     def format(self, record: logging.LogRecord) -> str:
         import json
@@ -29,24 +37,32 @@ class _JsonFormatter(logging.Formatter):
             "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _clip(record.getMessage(), MAX_LOG_MESSAGE),
         }
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["error"] = _clip(self.formatException(record.exc_info), MAX_LOG_TRACEBACK)
         return json.dumps(entry)
 
 
-def build(settings: SyncerSettings, dry_run: bool) -> tuple[Any, Any]:
-    """The syncer and its leader check, wired from settings (adapters chosen by mode)."""
+def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None = None) -> tuple[Any, Any]:
+    """The syncer and its leader check, wired from settings (adapters chosen by mode). ``stop``: when
+    set, a download in progress ends at once."""
     from digits_syncer.gate import Gate, GateSettings
     from digits_syncer.github_source import GitHubReleaseSource
     from digits_syncer.reconcile import Syncer
-    from digits_syncer.serving import serving_score
+    from digits_syncer.serving import serving_labels, serving_score
     from digits_training.data import load_mnist
 
     token = settings.token()
     source = GitHubReleaseSource(
-        settings.github_api_url, settings.source_repo, token, settings.request_timeout_s, settings.max_download_bytes
+        settings.github_api_url,
+        settings.source_repo,
+        token,
+        settings.request_timeout_s,
+        settings.max_download_bytes,
+        download_timeout_s=settings.download_timeout_s,
+        max_wait_s=settings.max_retry_wait_s,
+        stop=stop,
     )
     mnist_cache: list[Any] = []
 
@@ -55,21 +71,21 @@ def build(settings: SyncerSettings, dry_run: bool) -> tuple[Any, Any]:
             mnist_cache.append(load_mnist())
         return mnist_cache[0]
 
-    gate = Gate(
-        GateSettings(
-            settings.foreign_labels,
-            settings.foreign_scale,
-            settings.min_accuracy,
-            settings.max_regression,
-            settings.holdout_size,
-        ),
-        mnist,
-        serving_score(settings.serving_api_url, settings.request_timeout_s),
+    gate_settings = GateSettings(
+        settings.foreign_labels,
+        settings.foreign_scale,
+        settings.min_accuracy,
+        settings.max_regression,
+        settings.holdout_size,
+        settings.allow_narrower_labels,
     )
+    score = serving_score(settings.serving_api_url, settings.request_timeout_s)
     if settings.mode == "local":
         from digits_syncer.local import FileStateStore, LocalApplier
 
         local = LocalApplier(settings.local_models_dir)
+        # Local mode compares labels with the installed bundle, what the local api serves.
+        gate = Gate(gate_settings, mnist, score, local.serving_labels)
         syncer = Syncer(
             source,
             gate,
@@ -79,8 +95,10 @@ def build(settings: SyncerSettings, dry_run: bool) -> tuple[Any, Any]:
             settings.release_filter(),
             settings.rollout_timeout_s,
             dry_run,
+            settings.require_digest,
         )
         return syncer, lambda: True
+    gate = Gate(gate_settings, mnist, score, serving_labels(settings.serving_api_url, settings.request_timeout_s))
     from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, LeaseElector
     from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
     from kubernetes import client, config
@@ -115,7 +133,15 @@ def build(settings: SyncerSettings, dry_run: bool) -> tuple[Any, Any]:
         timeout_s=settings.kubernetes_timeout_s,
     )
     syncer = Syncer(
-        source, gate, recorder, applier, store, settings.release_filter(), settings.rollout_timeout_s, dry_run
+        source,
+        gate,
+        recorder,
+        applier,
+        store,
+        settings.release_filter(),
+        settings.rollout_timeout_s,
+        dry_run,
+        settings.require_digest,
     )
     return syncer, elector.acquire
 
@@ -142,15 +168,22 @@ def main(argv: list[str] | None = None) -> int:
     from digits_syncer.reconcile import Outcome
     from digits_syncer.service import TEMPORARY_ERRORS, Health, SyncerMetrics, run_forever, serve_health
 
-    syncer, leader = build(settings, args.dry_run)
+    log = logging.getLogger("digits_syncer")
+    stop = threading.Event()
+    syncer, leader = build(settings, args.dry_run, stop)
     if args.command == "once":
+        # SIGTERM unwinds like Ctrl-C, so scratch folders are removed on the way out.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         try:
             if not leader():
-                logging.getLogger("digits_syncer").info("another replica holds the lease: nothing done")
+                log.info("another replica holds the lease: nothing done")
                 return 0
             outcome: Outcome = syncer.reconcile_once(frozenset(args.retry))
         except TEMPORARY_ERRORS as error:
-            logging.getLogger("digits_syncer").error("reconcile failed: %s", error)
+            log.error("reconcile failed: %s", error)
+            return 1
+        except Exception:
+            log.error("reconcile failed unexpectedly", exc_info=True)
             return 1
         print(outcome.value)
         return outcome.exit_code
@@ -162,10 +195,17 @@ def main(argv: list[str] | None = None) -> int:
     health = Health(settings.liveness_age_s())
     if settings.health_port:
         serve_health(settings.health_port, health, metrics)
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_forever(syncer, interval_s=settings.poll_interval_s, health=health, metrics=metrics, leader=leader, stop=stop)
+    run_forever(
+        syncer,
+        interval_s=settings.poll_interval_s,
+        health=health,
+        metrics=metrics,
+        leader=leader,
+        stop=stop,
+        max_wait_s=settings.max_retry_wait_s,
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """The gate a release passes before anything else sees it: safe unpacking, bundle validation
-(or conversion of a foreign release), evaluation on MNIST test digits of the model's labels,
+(or conversion of a foreign release), the manifest's version against the release tag, the
+labels against the serving model's, evaluation on MNIST test digits of the model's labels,
 and comparison with the serving model on the same digits."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory, zip_bundle
 from digits_api.manifest import MANIFEST_FILE
 from digits_api.model import load_model
-from digits_syncer.plan import judge
+from digits_syncer.plan import Verdict, judge, judge_labels
 from digits_training.data import DataError, Dataset
 from digits_training.evaluate import predict_indices
 
@@ -24,6 +25,8 @@ log = logging.getLogger("digits_syncer.gate")
 
 # (labels, images uint8 (n, 28, 28), targets as label indices) -> accuracy of the serving model, or None.
 ServingScore = Callable[[list[int], np.ndarray, np.ndarray], float | None]
+# () -> the labels of the model serving now (None: unknown).
+ServingLabels = Callable[[], list[int] | None]
 
 
 class Rejected(ValueError):
@@ -37,6 +40,7 @@ class GateSettings:
     min_accuracy: float
     max_regression: float
     holdout_size: int
+    allow_narrower_labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Accepted:
     version: str
     accuracy: float
     reason: str
+    labels: tuple[int, ...] = ()
 
 
 def holdout(mnist: Dataset, labels: list[int], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,42 +61,64 @@ def holdout(mnist: Dataset, labels: list[int], size: int) -> tuple[np.ndarray, n
 
 
 class Gate:
-    def __init__(self, settings: GateSettings, mnist: Callable[[], Dataset], serving_score: ServingScore) -> None:
+    def __init__(
+        self,
+        settings: GateSettings,
+        mnist: Callable[[], Dataset],
+        serving_score: ServingScore,
+        serving_labels: ServingLabels = lambda: None,
+    ) -> None:
         self._settings = settings
         self._mnist = mnist
         self._serving_score = serving_score
+        self._serving_labels = serving_labels
 
     def check(self, archive: Path, tag: str, workdir: Path) -> Accepted:
         try:
-            bundle = self._bundle(archive, tag, workdir)
+            bundle, labels_verdict = self._bundle(archive, tag, workdir)
             model = load_model(bundle)
             x, y = holdout(self._mnist(), bundle.manifest.labels, self._settings.holdout_size)
             accuracy = float(np.mean(predict_indices(model, x) == y))
+        except Rejected:
+            raise
         except (BundleError, DataError, OSError) as error:
             raise Rejected(str(error)) from error
+        except Exception as error:  # whatever a hostile archive provokes is about this release only
+            log.warning("the gate failed on release %s", tag, exc_info=True)
+            raise Rejected(f"the release could not be evaluated: {type(error).__name__}: {error}") from error
         serving = self._serving_score(bundle.manifest.labels, x, y)
         verdict = judge(accuracy, serving, self._settings.min_accuracy, self._settings.max_regression)
         if not verdict.accepted:
             raise Rejected(verdict.reason)
         packed = zip_bundle(bundle.root, workdir / f"{bundle.manifest.name}-{tag}.zip")
         digest = hashlib.sha256(packed.read_bytes()).hexdigest()
-        return Accepted(packed, digest, bundle.manifest.version, accuracy, verdict.reason)
+        reason = f"{verdict.reason}; {labels_verdict.reason}"
+        return Accepted(packed, digest, bundle.manifest.version, accuracy, reason, tuple(bundle.manifest.labels))
 
-    def _bundle(self, archive: Path, tag: str, workdir: Path) -> ModelBundle:
+    def _labels(self, labels: list[int]) -> Verdict:
+        """Refuse labels that do not cover the serving model's (checked before any expensive step)."""
+        verdict = judge_labels(labels, self._serving_labels(), self._settings.allow_narrower_labels)
+        if not verdict.accepted:
+            raise Rejected(verdict.reason)
+        return verdict
+
+    def _bundle(self, archive: Path, tag: str, workdir: Path) -> tuple[ModelBundle, Verdict]:
         root = unpack_bundle_zip(archive, workdir / "unpacked")  # already the bundle's root when it has one
         if (root / MANIFEST_FILE).exists():
-            return verify_directory(root)
-        log.info(
-            "%s has no manifest: converting it as a foreign release with labels %s",
-            archive.name,
-            self._settings.foreign_labels,
-        )
+            bundle = verify_directory(root)
+            if bundle.manifest.version != tag:
+                # What was evaluated must be what the pin names (the publisher refuses this too).
+                raise Rejected(f"its manifest says version {bundle.manifest.version!r}, the release tag is {tag!r}")
+            return bundle, self._labels(bundle.manifest.labels)
+        labels = self._settings.foreign_labels
+        verdict = self._labels(labels)
+        log.info("release %s has no manifest: converting it as a foreign release with labels %s", tag, labels)
         from digits_training.foreign import ConversionError, convert_release
 
         try:
-            return convert_release(
+            converted = convert_release(
                 archive,
-                labels=self._settings.foreign_labels,
+                labels=labels,
                 scale=self._settings.foreign_scale,
                 mnist=self._mnist(),
                 destination=workdir / "converted",
@@ -99,3 +126,4 @@ class Gate:
             )
         except ConversionError as error:
             raise Rejected(str(error)) from error
+        return converted, verdict

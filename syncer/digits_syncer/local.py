@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from digits_api.bundle import BundleError, verify_directory
+from digits_api.bundle import BundleError, read_manifest, verify_directory
 from digits_api.fetch import CURRENT_LINK, FetchError, FetchRequest, fetch_bundle
 from digits_syncer.gate import Accepted
 from digits_syncer.rollout import RolloutState, RolloutStatus
@@ -30,6 +30,13 @@ class LocalApplier:
             return Pin(version=verify_directory(self._models / CURRENT_LINK).version)
         except BundleError:
             return Pin(version="")
+
+    def serving_labels(self) -> list[int] | None:
+        """The labels of the installed bundle (None when none is installed or it is unreadable)."""
+        try:
+            return list(read_manifest(self._models / CURRENT_LINK).labels)
+        except (BundleError, OSError):
+            return None
 
     def record(self, tag: str, accepted: Accepted) -> tuple[str, str]:
         """Keep the accepted zip where the pin's file:// URL reaches it (local mode has no deploy repo)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from digits_syncer.state import Pin
 
 VERSION_ANNOTATION = "digits.app/model-version"
@@ -32,4 +34,6 @@ spec:
 
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' if value else '""'
+    """A YAML double-quoted scalar: JSON's escaping (ASCII only, every control character escaped) is
+    valid YAML, so no value can end the line or the string early."""
+    return json.dumps(value, ensure_ascii=True)

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digits_syncer.releases import Release
+from digits_syncer.releases import (
+    Asset,
+    DigestCheck,
+    Release,
+    asset_fingerprint,
+    digest_check,
+    tag_key,
+    tag_problem,
+)
 from digits_syncer.rollout import RolloutState, RolloutStatus
 from digits_syncer.state import PendingRollout, Pin, SyncerState
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The release the policy wants, and its model asset."""
+
+    release: Release
+    asset: Asset
 
 
 @dataclass(frozen=True)
@@ -32,21 +48,73 @@ class Resume:
 class Deploy:
     """Gate the release, record it, roll it out."""
 
-    release: Release
+    candidate: Candidate
+    unchecked_digest: str = ""
+    """Why the asset's bytes cannot be checked against a digest the release states ("" when they can)."""
 
 
-Action = Idle | Resume | Deploy
+@dataclass(frozen=True)
+class Reject:
+    """Refuse the release without downloading it (recorded under ``key``: not tried again unless asked)."""
+
+    key: str
+    reason: str
 
 
-def plan(desired: Release | None, observed: Observed) -> Action:
+@dataclass(frozen=True)
+class Republished:
+    """The running tag now names other bytes than those deployed: say so once, serve what runs."""
+
+    tag: str
+    fingerprint: str
+    reason: str
+
+
+Action = Idle | Resume | Deploy | Reject | Republished
+
+
+def unchecked_digest(digest: str | None) -> str:
+    """Why a digest cannot be checked ("" when it is a ``sha256:`` one)."""
+    check = digest_check(digest)
+    if check is DigestCheck.ABSENT:
+        return "the release states no digest for the asset"
+    if check is DigestCheck.UNSUPPORTED:
+        algorithm = (digest or "").split(":", 1)[0][:20] if ":" in (digest or "") else "unknown"
+        return f"the release states a digest this syncer cannot check (algorithm {algorithm!r}; only sha256)"
+    return ""
+
+
+def plan(desired: Candidate | None, observed: Observed, require_digest: bool = False) -> Action:
+    """What to do. ``require_digest``: refuse a release whose asset has no checkable digest."""
     pending = observed.state.pending
-    if pending is not None and (desired is None or desired.tag == pending.tag):
+    if pending is not None and (desired is None or desired.release.tag == pending.tag):
         return Resume(pending)
     if desired is None:
         return Idle("no eligible release")
-    if desired.tag == observed.running.version:
-        return Idle(f"{desired.tag} is already running")
-    return Deploy(desired)
+    problem = tag_problem(desired.release.tag)
+    if problem:
+        return Reject(tag_key(desired.release.tag), problem)
+    if desired.release.tag == observed.running.version:
+        return _running(desired, observed.state)
+    digest_note = unchecked_digest(desired.asset.digest)
+    if digest_note and require_digest:
+        return Reject(desired.release.tag, f"{digest_note}, and a checked digest is required")
+    return Deploy(desired, digest_note)
+
+
+def _running(desired: Candidate, state: SyncerState) -> Idle | Republished:
+    """The desired tag already runs: nothing to do, unless it now names other bytes than were deployed."""
+    tag, fingerprint = desired.release.tag, asset_fingerprint(desired.asset)
+    if state.deployed != tag or not state.deployed_asset or state.deployed_asset == fingerprint:
+        return Idle(f"{tag} is already running")
+    if state.republished == fingerprint:
+        return Idle(f"{tag} is already running (its republication was reported)")
+    return Republished(
+        tag,
+        fingerprint,
+        f"release {tag} was republished with other bytes ({fingerprint}; deployed: {state.deployed_asset});"
+        " the served model stays: publish a new tag to roll the new bytes out",
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +134,23 @@ def judge(accuracy: float, serving_accuracy: float | None, min_accuracy: float, 
             f" by more than {max_regression:.4f}",
         )
     return Verdict(True, f"holdout accuracy {accuracy:.4f}")
+
+
+def judge_labels(candidate: list[int], serving: list[int] | None, allow_narrower: bool) -> Verdict:
+    """Whether a model with ``candidate`` labels may replace one answering ``serving`` (None: unknown).
+
+    A release that cannot answer a digit the serving model answers would silently narrow what
+    the app recognises: refused unless ``allow_narrower``.
+    """
+    if serving is None:
+        return Verdict(True, "the serving model's labels are unknown: labels not compared")
+    missing = sorted(set(serving) - set(candidate))
+    if not missing:
+        return Verdict(True, f"labels {sorted(candidate)} cover the serving model's")
+    message = f"labels {candidate} do not cover the serving model's {serving} (missing {missing})"
+    if allow_narrower:
+        return Verdict(True, f"{message}; narrower labels are allowed")
+    return Verdict(False, f"{message}: a release may not narrow the labels unless narrower labels are allowed")
 
 
 def after_rollout(status: RolloutStatus) -> bool:

@@ -11,15 +11,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
-from digits_syncer.github_source import SourceError
+from digits_syncer.backoff import backoff, bounded_wait
+from digits_syncer.github_source import Interrupted, SourceError
 from digits_syncer.kube import KubernetesUnavailable
 from digits_syncer.reconcile import Outcome, Syncer
 from digits_syncer.repo_writer import RecordError
 
 log = logging.getLogger("digits_syncer")
 TEMPORARY_ERRORS = (SourceError, KubernetesUnavailable, RecordError, OSError)
-BACKOFF_S = (5.0, 15.0, 60.0, 300.0)
-"""Waits after consecutive temporary failures (the last repeats), unless GitHub names its own."""
+DEFAULT_MAX_WAIT_S = 900.0
 
 
 class SyncerMetrics:
@@ -87,7 +87,11 @@ def run_forever(
     metrics: SyncerMetrics,
     leader: Callable[[], bool],
     stop: threading.Event,
+    max_wait_s: float = DEFAULT_MAX_WAIT_S,
 ) -> None:
+    """Reconcile every ``interval_s`` until ``stop`` is set. No error ends the loop: temporary ones wait
+    as long as the server asks or the backoff says, unexpected ones are logged with their traceback
+    and wait the backoff; every wait lies within [1 s, ``max_wait_s``] and ends early on ``stop``."""
     failures = 0
     while not stop.is_set():
         wait = interval_s
@@ -104,9 +108,17 @@ def run_forever(
             failures = 0
             health.last_success, health.ready = time.monotonic(), True
             metrics.last_success.set(time.time())
+        except Interrupted:
+            log.info("interrupted by a stop request: stopping")
         except TEMPORARY_ERRORS as error:
             failures += 1
-            wait = getattr(error, "retry_after_s", BACKOFF_S[min(failures, len(BACKOFF_S)) - 1])
+            asked = getattr(error, "retry_after_s", None)
+            wait = bounded_wait(asked, max_wait_s, backoff(failures, max_wait_s))
             metrics.errors.labels(kind=type(error).__name__).inc()
             log.warning("attempt #%d failed: %s; will retry in %.0f s", failures, error, wait)
+        except Exception as error:  # a bug or an answer nobody foresaw must not end the loop
+            failures += 1
+            wait = backoff(failures, max_wait_s)
+            metrics.errors.labels(kind=type(error).__name__).inc()
+            log.error("attempt #%d failed unexpectedly; will retry in %.0f s", failures, wait, exc_info=True)
         stop.wait(wait)

@@ -1,4 +1,5 @@
-"""The serving model's accuracy on the gate's holdout, measured through the api's batch endpoint."""
+"""The serving model as the api reports it: its labels (``GET /model``), and its accuracy on the
+gate's holdout, measured through the batch endpoint."""
 
 from __future__ import annotations
 
@@ -9,10 +10,38 @@ import urllib.request
 
 import numpy as np
 
-from digits_syncer.gate import ServingScore
+from digits_syncer.gate import ServingLabels, ServingScore
 
 log = logging.getLogger("digits_syncer.serving")
 BATCH = 256
+MAX_MODEL_BYTES = 4 * 1024 * 1024
+"""Largest ``GET /model`` answer read (a manifest is a few KiB)."""
+
+
+def _labels(value: object) -> list[int] | None:
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return list(value)
+    return None
+
+
+def serving_labels(api_url: str | None, timeout_s: float) -> ServingLabels:
+    """The labels of the model the api serves now (None when there is no api or it cannot tell)."""
+
+    def labels() -> list[int] | None:
+        if not api_url:
+            return None
+        try:
+            with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
+                served = json.loads(response.read(MAX_MODEL_BYTES))
+        except (urllib.error.URLError, OSError, ValueError, RecursionError) as error:
+            log.warning("could not read the serving model's labels at %s: %s", api_url, error)
+            return None
+        found = _labels(served.get("labels")) if isinstance(served, dict) else None
+        if found is None:
+            log.warning("the api at %s reports no labels for its model", api_url)
+        return found
+
+    return labels
 
 
 def serving_score(api_url: str | None, timeout_s: float) -> ServingScore:

@@ -45,7 +45,21 @@ class SyncerSettings(BaseSettings):
     poll_interval_s: float = Field(default=300.0, gt=0, description="Seconds between polls of the releases.")
     request_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of each GitHub request, in seconds.")
     max_download_bytes: int = Field(
-        default=256 * 1024 * 1024, gt=0, description="Largest model asset accepted, in bytes."
+        default=256 * 1024 * 1024,
+        gt=0,
+        description="Largest model asset accepted, in bytes (enforced as bytes arrive).",
+    )
+    download_timeout_s: float = Field(
+        default=600.0, gt=0, description="Deadline of one whole asset download, redirects included, in seconds."
+    )
+    max_retry_wait_s: float = Field(
+        default=900.0,
+        ge=1,
+        description="Longest wait before retrying after a temporary error, whatever GitHub asks, in seconds.",
+    )
+    require_digest: bool = Field(
+        default=False,
+        description="Refuse a release whose model asset states no sha256 digest (else accept it, logged and recorded as unchecked).",
     )
 
     # Gate
@@ -63,6 +77,10 @@ class SyncerSettings(BaseSettings):
         ge=0,
         le=1,
         description="Reject a model worse than the serving one by more than this (same labels).",
+    )
+    allow_narrower_labels: bool = Field(
+        default=False,
+        description="Accept a model that answers fewer labels than the serving one (else such a release is refused).",
     )
     holdout_size: int = Field(
         default=3000, ge=100, description="MNIST test digits of the model's labels used to evaluate it."

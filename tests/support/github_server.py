@@ -4,8 +4,11 @@ It answers the REST endpoints the syncer uses, in the shapes GitHub documents (e
 response is validated against GitHub's OpenAPI description, see ``github_openapi``):
 releases (with ETag / 304), release assets (302 to a download URL), repository
 contents (read and write), git refs and pull requests. Contents live in a real git
-repository, so tests read the commits with git. Tests can queue faults
-(5xx, rate limits with their headers, malformed JSON, slow answers) per route.
+repository, so tests read the commits with git. Tests can queue faults per route: 5xx,
+rate limits with their headers (odd ones too), malformed JSON, slow answers, redirects
+(loops, other origins), and bodies that trickle, never end or exceed what they declare.
+Downloads can be served from a second origin (as GitHub's CDN does), and every request
+that carried an ``Authorization`` header is recorded with the port it reached.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from tests.support.github_openapi import complete, spec, validate
 
@@ -59,6 +62,12 @@ class Fault:
     delay_s: float = 0.0
     method: str | None = None
     """Only requests of this method (None: any)."""
+    repeat: int | None = 1
+    """The body is sent this many times (None: until the client leaves or the server stops)."""
+    interval_s: float = 0.0
+    """Pause before each repetition of the body (a trickle)."""
+    declare_length: bool = True
+    """Send Content-Length (a finite body only); otherwise the body ends when the connection closes."""
 
 
 @dataclass
@@ -77,6 +86,14 @@ class FakeGitHub:
     fault_delays: dict[str, int] = field(default_factory=dict)
     schema_errors: list[str] = field(default_factory=list)
     """Where a response strayed from GitHub's OpenAPI description (tests assert there is none)."""
+    authorized: list[tuple[int, str]] = field(default_factory=list)
+    """(port, path) of every request that carried an Authorization header."""
+    sent_bytes: list[tuple[str, int]] = field(default_factory=list)
+    """(path, body bytes written) of every fault answered, once its body ended or the client left."""
+    download_url: str = ""
+    """The origin asset downloads are redirected to (default: this server's own)."""
+    closed: threading.Event = field(default_factory=threading.Event)
+    servers: list[ThreadingHTTPServer] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _next_id: int = 1000
 
@@ -119,7 +136,7 @@ class FakeGitHub:
                 "download_count": 0,
                 "created_at": _now(),
                 "updated_at": _now(),
-                "browser_download_url": f"{self.url}/downloads/{asset_id}/{asset_name}",
+                "browser_download_url": f"{self.downloads()}/downloads/{asset_id}/{quote(asset_name, safe='')}",
                 "uploader": self._user(),
                 "digest": ("sha256:" + hashlib.sha256(data).hexdigest()) if digest == "auto" else digest,
             }
@@ -164,6 +181,25 @@ class FakeGitHub:
             release = complete(release, "release")
             self.releases.insert(0, release)
             return release
+
+    def downloads(self) -> str:
+        return self.download_url or self.url
+
+    def serve_downloads_elsewhere(self) -> str:
+        """Serve asset downloads from a second origin (another port), as GitHub redirects to its CDN."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self.servers[0].RequestHandlerClass)
+        threading.Thread(target=server.serve_forever, name="fake-github-cdn", daemon=True).start()
+        self.servers.append(server)
+        self.download_url = f"http://127.0.0.1:{server.server_address[1]}"
+        return self.download_url
+
+    def replace_asset(self, release: dict[str, Any], data: bytes) -> dict[str, Any]:
+        """Delete the release's asset and upload other bytes under the same name (a republished tag)."""
+        with self.lock:
+            (old,) = release["assets"]
+            release["assets"].clear()
+            del self.assets[old["id"]]
+            return self.add_asset(release, old["name"], data)
 
     def fail_next(self, route: str, *faults: Fault, after: int = 0) -> None:
         """Answer the next requests whose path matches ``route`` (a regex) with these faults,
@@ -287,6 +323,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _fault(self) -> bool:
+        if self.headers.get("Authorization"):
+            with self.hub.lock:
+                self.hub.authorized.append((self.server.server_address[1], self.path))
         path = urlparse(self.path).path
         with self.hub.lock:
             for route, queue in self.hub.faults.items():
@@ -304,11 +343,26 @@ class _Handler(BaseHTTPRequestHandler):
         time.sleep(fault.delay_s)
         self.send_response(fault.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(fault.body)))
+        if fault.repeat is not None and fault.declare_length:
+            self.send_header("Content-Length", str(len(fault.body) * fault.repeat))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         for key, value in fault.headers.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(fault.body)
+        sent, count = 0, 0
+        try:
+            while (fault.repeat is None or count < fault.repeat) and not self.hub.closed.is_set():
+                if fault.interval_s and self.hub.closed.wait(fault.interval_s):
+                    break
+                self.wfile.write(fault.body)
+                self.wfile.flush()
+                sent, count = sent + len(fault.body), count + 1
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        with self.hub.lock:
+            self.hub.sent_bytes.append((self.path, sent))
         return True
 
     def _body(self) -> dict[str, Any]:
@@ -335,14 +389,17 @@ class _Handler(BaseHTTPRequestHandler):
             if asset_id not in hub.assets:
                 self._send(404, NOT_FOUND, template=ASSET)
             elif "application/octet-stream" in (self.headers.get("Accept") or ""):
-                name = hub.assets[asset_id][0]
-                self._send(302, headers={"Location": f"{hub.url}/downloads/{asset_id}/{name}"}, template=ASSET)
+                name = quote(hub.assets[asset_id][0], safe="")
+                self._send(302, headers={"Location": f"{hub.downloads()}/downloads/{asset_id}/{name}"}, template=ASSET)
             else:
                 release = next(r for r in hub.releases for a in r["assets"] if a["id"] == asset_id)
                 self._send(200, next(a for a in release["assets"] if a["id"] == asset_id), template=ASSET)
             return
-        if match := re.fullmatch(r"/downloads/(\d+)/.+", path):
-            self._send(200, raw=hub.assets[int(match.group(1))][1])
+        if match := re.match(r"/downloads/(\d+)/", path):
+            if int(match.group(1)) in hub.assets:
+                self._send(200, raw=hub.assets[int(match.group(1))][1])
+            else:
+                self._send(404, {"message": "Not Found"})
             return
         if match := re.fullmatch(rf"/raw/{hub.owner}/{hub.deploy}/([^/]+)/(.+)", path):
             data = hub.file_at(match.group(1), match.group(2))
@@ -560,10 +617,13 @@ def fake_github(
     server = ThreadingHTTPServer((host, 0), handler)
     hub = FakeGitHub(f"http://{host}:{server.server_address[1]}", owner, source, deploy, repo)
     handler.hub = hub  # type: ignore[attr-defined]
+    hub.servers.append(server)
     thread = threading.Thread(target=server.serve_forever, name="fake-github", daemon=True)
     thread.start()
     try:
         yield hub
     finally:
-        server.shutdown()
-        server.server_close()
+        hub.closed.set()  # ends trickles and endless bodies still being sent
+        for running in hub.servers:
+            running.shutdown()
+            running.server_close()

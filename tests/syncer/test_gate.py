@@ -19,8 +19,8 @@ SETTINGS = GateSettings(
 )
 
 
-def _gate(mnist, settings=SETTINGS, serving=None):
-    return Gate(settings, lambda: mnist, lambda labels, x, y: serving)
+def _gate(mnist, settings=SETTINGS, serving=None, serving_labels=lambda: None):
+    return Gate(settings, lambda: mnist, lambda labels, x, y: serving, serving_labels)
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_damaged_archives_are_rejected(tmp_path, mnist, bundle_zip, kind, reason
 
 
 def test_labels_that_disagree_with_the_model_are_rejected(tmp_path, mnist, baked_in_bundle):
-    bundle = copy_bundle(baked_in_bundle, tmp_path / "b", labels=[2, 7, 8])
+    bundle = copy_bundle(baked_in_bundle, tmp_path / "b", labels=[2, 7, 8], version="v9")
     work = tmp_path / "work"
     work.mkdir()
     with pytest.raises(Rejected, match="model has 10 outputs but the manifest names 3 labels"):
@@ -97,10 +97,43 @@ def test_accuracy_floor_and_regression(tmp_path, mnist, bundle_zip):
         work = tmp_path / f"work{n}"
         work.mkdir()
         if reason is None:
-            assert _gate(mnist, settings, serving).check(bundle_zip, "v2", work).accuracy > 0.99
+            assert _gate(mnist, settings, serving).check(bundle_zip, "v2.0.0", work).accuracy > 0.99
         else:
             with pytest.raises(Rejected, match=reason):
-                _gate(mnist, settings, serving).check(bundle_zip, "v2", work)
+                _gate(mnist, settings, serving).check(bundle_zip, "v2.0.0", work)
+
+
+def test_a_bundle_whose_version_is_not_the_tag_is_rejected(tmp_path, mnist, bundle_zip):
+    """The pin names the tag and /model the manifest's version: they must be the same (as the publisher
+    requires)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(Rejected, match=r"its manifest says version 'v2\.0\.0', the release tag is 'v2\.0\.1'"):
+        _gate(mnist).check(bundle_zip, "v2.0.1", work)
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_release_narrower_than_the_serving_model_is_rejected(tmp_path, mnist, baked_in_bundle, api, allow):
+    """The serving api reports ten labels; a three-label release would leave the app answering 2, 7 or 8."""
+    from digits_syncer.serving import serving_labels
+
+    labels = serving_labels(api.url, 10)
+    assert labels() == list(range(10))
+    narrow = zip_bundle(
+        copy_bundle(baked_in_bundle, tmp_path / "b", labels=[2, 7, 8], version="v9"), tmp_path / "narrow.zip"
+    )
+    settings = GateSettings([2, 7, 8], 255, 0.9, 0.02, 1000, allow_narrower_labels=allow)
+    for n, archive in enumerate([narrow, FOREIGN_RELEASE]):
+        work = tmp_path / f"work{n}"
+        work.mkdir()
+        if allow:  # past the label check: this copy fails later, on its model's 10 outputs
+            if archive == narrow:
+                with pytest.raises(Rejected, match="model has 10 outputs but the manifest names 3 labels"):
+                    _gate(mnist, settings, serving_labels=labels).check(archive, "v9", work)
+            continue
+        with pytest.raises(Rejected, match=r"labels \[2, 7, 8\] do not cover the serving model's \[0, 1, 2"):
+            _gate(mnist, settings, serving_labels=labels).check(archive, "v9", work)
+        assert not (work / "converted").exists()  # refused before any conversion
 
 
 @pytest.mark.slow

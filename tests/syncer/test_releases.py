@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from digits_syncer.releases import Asset, Release, ReleaseFilter, SelectionPolicy, select_release, semver_key
+from digits_syncer.releases import (
+    Asset,
+    Release,
+    ReleaseFilter,
+    SelectionPolicy,
+    select_release,
+    semver_key,
+    tag_key,
+    tag_problem,
+)
 
 
 def _release(tag, day, *, draft=False, prerelease=False, asset="mnist-cnn.zip", rid=None):
@@ -74,3 +83,65 @@ def test_semver_order(lower, higher):
 
 def test_non_semver_tags_have_no_key():
     assert semver_key("model-v7") is None and semver_key("v1.2") is None
+
+
+TAGS = [
+    ("v1.2.3", None),
+    ("model-v1", None),
+    ("v2.0.0-rc.1+build.5", None),
+    ("1.0", None),
+    ("v" * 250, None),
+    ("v" * 251, "more than 250"),
+    ("", "empty"),
+    ("v2/../../x", "not a plain version"),
+    ("/etc/passwd", "not a plain version"),
+    ("v2\n\x1b[31m", "not a plain version"),
+    ("v2\r\nkind: Secret", "not a plain version"),
+    ("-v2", "not a plain version"),
+    (".hidden", "not a plain version"),
+    ("v2 beta", "not a plain version"),
+    ("v\u00e9", "not a plain version"),
+    ("v2\ud800", "not a plain version"),
+]
+
+
+@pytest.mark.parametrize(("tag", "problem"), TAGS)
+def test_tag_problems(tag, problem):
+    found = tag_problem(tag)
+    assert (found is None) if problem is None else (problem in found)
+    key = tag_key(tag)
+    if problem is None:
+        assert key == tag
+    else:  # safe to log and store: short, printable ASCII, and distinct per tag
+        assert key.startswith("invalid:") and key.isascii() and key.isprintable() and len(key) < 120
+
+
+def test_invalid_tags_get_distinct_keys():
+    assert tag_key("a/" + "x" * 300) != tag_key("a/" + "x" * 301)
+
+
+@pytest.mark.parametrize(("tag", "problem"), TAGS)
+def test_a_valid_tag_is_a_valid_manifest_version(baked_in_bundle, tag, problem):
+    """The tag becomes the bundle's version: both rules must agree (one is not the other's literal)."""
+    import json
+
+    from pydantic import ValidationError
+
+    from digits_api.manifest import Manifest
+
+    manifest = json.loads((baked_in_bundle / "manifest.json").read_text())
+    try:
+        Manifest.model_validate({**manifest, "version": tag})
+        accepted = True
+    except ValidationError:
+        accepted = False
+    if problem is None:
+        assert accepted
+    elif "more than 250" not in problem:
+        assert not accepted
+
+
+def test_invalid_tags_are_skipped_under_their_key():
+    bad = _release("v9/..", 9)
+    assert select_release([*RELEASES, bad], ReleaseFilter(NEWEST)).tag == "v9/.."
+    assert select_release([*RELEASES, bad], ReleaseFilter(NEWEST), frozenset({tag_key("v9/..")})).tag == "model-v7"
