@@ -9,7 +9,6 @@ TFLite runtime and lives in ``digits_api.model``.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tempfile
 import zipfile
@@ -18,10 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from digits_api.archive import DEFAULT_LIMITS, ExtractionLimits, UnsafeArchiveError, extract_zip
-from digits_api.manifest import MANIFEST_FILE, MODEL_FILE, Manifest
+from digits_api.manifest import MANIFEST_FILE, MAX_MANIFEST_BYTES, MODEL_FILE, Manifest, ManifestError
 
 
 class BundleError(ValueError):
@@ -65,18 +62,26 @@ def read_manifest(root: Path) -> Manifest:
     path = root / MANIFEST_FILE
     if not path.is_file():
         raise BundleError(f"{root}: no {MANIFEST_FILE} at the bundle root")
+    with open(path, "rb") as stream:
+        raw = stream.read(MAX_MANIFEST_BYTES + 1)  # a longer one is refused without reading it all
     try:
-        return Manifest.model_validate(json.loads(path.read_text()))
-    except json.JSONDecodeError as error:
-        raise BundleError(f"{path}: not valid JSON: {error}") from error
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: {e['msg']}" for e in error.errors())
-        raise BundleError(f"{path}: invalid manifest: {problems}") from error
+        return Manifest.from_json(raw)
+    except ManifestError as error:
+        raise BundleError(f"{path}: {error}") from error
 
 
 def verify_directory(root: Path) -> ModelBundle:
-    """Check the manifest and every file digest of an unpacked bundle."""
-    root = root.resolve()
+    """Check the manifest and every file digest of an unpacked bundle.
+
+    Every way the directory can be wrong, unreadable files included, is a ``BundleError``.
+    """
+    try:
+        return _verify_directory(root.resolve())
+    except (OSError, RuntimeError) as error:  # RuntimeError: Path.resolve on a symlink loop
+        raise BundleError(f"{root}: cannot read the bundle: {getattr(error, 'strerror', None) or error}") from error
+
+
+def _verify_directory(root: Path) -> ModelBundle:
     if not root.is_dir():
         raise BundleError(f"{root}: not a directory")
     manifest = read_manifest(root)
@@ -115,6 +120,9 @@ def unpack_bundle_zip(archive: Path, destination: Path, limits: ExtractionLimits
     except UnsafeArchiveError as error:
         shutil.rmtree(destination, ignore_errors=True)
         raise BundleError(f"{archive.name}: {error}") from error
+    except BaseException:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise
     return bundle_root(destination)
 
 

@@ -7,15 +7,52 @@ See ARCHITECTURE.md, "Model bundle".
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.tflite"
 SCHEMA_VERSION = 1
 PIXELS = 784
+MAX_MANIFEST_BYTES = 1024 * 1024
+"""Largest manifest accepted, in bytes (the committed one is about 4 KB)."""
+MAX_MANIFEST_DEPTH = 32
+"""Deepest nesting of JSON arrays and objects accepted (the schema needs 4)."""
+MAX_PATH_COMPONENT_BYTES = 255
+"""Longest file or folder name, in UTF-8 bytes: what Linux file systems allow."""
+
+
+class ManifestError(ValueError):
+    """``manifest.json`` is not a manifest; the message says why."""
+
+
+def json_nesting_depth(text: str) -> int:
+    """How deeply arrays and objects nest in ``text``, counted without recursion.
+
+    Run before ``json.loads``, whose recursive parser turns a deep document into a RecursionError.
+    Brackets inside strings do not count.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 class InputSpec(BaseModel):
@@ -82,8 +119,11 @@ class Manifest(BaseModel):
         if MODEL_FILE not in self.files:
             raise ValueError(f"files must list {MODEL_FILE}")
         for path, digest in self.files.items():
-            if path.startswith("/") or ".." in path.split("/") or path == MANIFEST_FILE:
+            parts = path.split("/")
+            if path.startswith("/") or ".." in parts or "" in parts or not path.isprintable() or path == MANIFEST_FILE:
                 raise ValueError(f"files lists an invalid path: {path!r}")
+            if any(len(part.encode()) > MAX_PATH_COMPONENT_BYTES for part in parts):
+                raise ValueError(f"files lists a name longer than {MAX_PATH_COMPONENT_BYTES} bytes: {path!r}")
             if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
                 raise ValueError(f"files[{path!r}] is not a sha256 hex digest: {digest!r}")
         n = len(self.labels)
@@ -94,3 +134,31 @@ class Manifest(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2, exclude_none=True) + "\n"
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Manifest:
+        """Parse ``manifest.json`` from untrusted bytes; every way it can be wrong is a ``ManifestError``.
+
+        Size and nesting are bounded before parsing, the text must be strict UTF-8, and schema
+        errors name each field that is wrong.
+        """
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"{len(raw)} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ManifestError(f"not valid UTF-8: byte {error.start} is {raw[error.start]:#04x}") from error
+        depth = json_nesting_depth(text)
+        if depth > MAX_MANIFEST_DEPTH:
+            raise ManifestError(f"JSON nested {depth} levels deep, more than {MAX_MANIFEST_DEPTH}")
+        try:
+            document = json.loads(text)
+        except ValueError as error:  # JSONDecodeError, and integers too long to convert
+            raise ManifestError(f"not valid JSON: {error}") from error
+        try:
+            return cls.model_validate(document)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: {e['msg']}" for e in error.errors()
+            )
+            raise ManifestError(f"invalid manifest: {problems}") from error

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from digits_api.bundle import BundleError, opened_bundle, verify_directory, zip_bundle
+from digits_api.manifest import json_nesting_depth
 from digits_api.model import load_model
 from digits_training.evaluate import evaluate_model
+from tests.support.bundles import DEEP_MANIFEST, invalid_utf8_manifest
 
 
 @pytest.fixture
@@ -113,3 +115,36 @@ def test_zip_round_trip_serves_the_same_predictions(tmp_path, baked_in_bundle, m
         zipped = load_model(bundle).predict(mnist.x_test[:50].reshape(50, -1))
     direct = load_model(verify_directory(baked_in_bundle)).predict(mnist.x_test[:50].reshape(50, -1))
     np.testing.assert_allclose(zipped, direct, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        (invalid_utf8_manifest, "not valid UTF-8: byte"),
+        (lambda raw: DEEP_MANIFEST, "nested 100000 levels deep, more than 32"),
+        (lambda raw: b" " * (2 * 1024 * 1024) + raw, "more than the 1048576 a manifest may have"),
+        (lambda raw: raw.replace(b'"n_test": 10000', b'"n_test": ' + b"9" * 5000, 1), "not valid JSON"),
+    ],
+    ids=["invalid-utf8", "deep", "oversized", "huge-integer"],
+)
+def test_hostile_manifests_are_bundle_errors(bundle_copy, manifest, message):
+    path = bundle_copy / "manifest.json"
+    path.write_bytes(manifest(path.read_bytes()))
+    with pytest.raises(BundleError, match=message):
+        verify_directory(bundle_copy)
+
+
+def test_a_manifest_listing_a_name_no_file_system_can_hold_is_refused(bundle_copy):
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["files"]["a" * 300] = "0" * 64
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="a name longer than 255 bytes"):
+        verify_directory(bundle_copy)
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [("{}", 1), ('{"a": [1, {"b": []}]}', 4), ('{"a": "[[[{{{"}', 1), ('["\\"]]]", [[]]]', 3), ("1", 0)],
+)
+def test_json_nesting_depth_skips_strings(text, depth):
+    assert json_nesting_depth(text) == depth
