@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from digits_api.errors import ApiError
+from digits_api.errors import ApiError, bounded
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
 from digits_api.model import DigitModel
 from digits_api.registry import BundleWatcher, ModelRegistry
@@ -58,12 +58,19 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        return JSONResponse({"detail": bounded(error.detail)}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception) -> JSONResponse:
+        # Starlette answers this one in plain text otherwise; the traceback is still logged.
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
 
     app.include_router(predict_router(registry, metrics, settings))
     app.include_router(service.router)
     if settings.static_dir is not None:
-        app.mount("/", StaticFiles(directory=settings.static_dir, html=True), name="frontend")
+        # What no route matches, not what a route matches by path but not by method: mounted at "/", the files
+        # would answer GET /predict with 404 rather than the router's 405 with Allow: POST.
+        app.router.default = StaticFiles(directory=settings.static_dir, html=True)
     else:
 
         @app.get("/", include_in_schema=False)

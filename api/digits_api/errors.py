@@ -1,10 +1,25 @@
-"""Domain errors of the API and the HTTP status each maps to (in one place)."""
+"""Domain errors of the API and the HTTP status each maps to (in one place), and how long a detail may be."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+# A detail says what was wrong, not everything that was: an object with 800,000 unknown keys once got a 3.9 MB
+# detail. Messages are built short (see pixels.py); this cap holds whatever else reaches a response.
+MAX_DETAIL_CHARS = 1000
+
+
+def bounded(detail: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """``detail`` cut to ``limit`` characters, saying so."""
+    if len(detail) <= limit:
+        return detail
+    return detail[: limit - 40] + f"... ({len(detail) - limit + 40} more characters)"
 
 
 class ApiError(Exception):
     status_code = 400
+    headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -29,6 +44,22 @@ class BodyTooLarge(ApiError):
 
 class UnsupportedMediaType(ApiError):
     status_code = 415
+
+
+class BodyTimeout(ApiError):
+    """The client did not send the whole body in time. The rest may still come: the connection is closed."""
+
+    status_code = 408
+    headers: ClassVar[Mapping[str, str]] = {"Connection": "close"}
+
+
+class ClientGone(ApiError):
+    """The client closed the connection before sending the whole body: nobody reads the answer.
+
+    499 is nginx's "client closed request": counted in the metrics as the client's doing, not as a 5xx.
+    """
+
+    status_code = 499
 
 
 class NotReady(ApiError):

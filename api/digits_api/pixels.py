@@ -17,6 +17,11 @@ from digits_api.manifest import PIXELS
 _NUMBER_TYPES = (int, float)
 # Bytes of a JSON text made only of numbers and arrays: no strings, booleans, nulls or objects.
 _NUMERIC_JSON = b"0123456789.eE+-,[] \t\r\n"
+# Images (and fields) a body may have beyond the limit and still be parsed, for the precise message.
+_STRUCTURE_SLACK = 16
+# An error lists this many unexpected fields at most, each cut to this many characters.
+_LISTED_FIELDS = 10
+_FIELD_CHARS = 40
 
 
 def parse_json(body: bytes) -> Any:
@@ -43,20 +48,52 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _numeric_fast_path(body: bytes, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The common case, cheaply: a text of numbers and arrays that parses to exactly ``shape``, all in 0..255.
+def _grey_levels(payload: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The common case, cheaply: ``payload``, parsed from a text of only numbers and arrays, as exactly ``shape``
+    grey levels in 0..255.
 
-    Returns None whenever anything is off, so the precise path can say what.
+    Returns None whenever anything is off, so the precise checks can say what.
     """
-    if body.translate(None, _NUMERIC_JSON):
-        return None
     try:
-        values = np.array(orjson.loads(body), dtype=np.float64)
-    except (orjson.JSONDecodeError, ValueError, TypeError):
+        values = np.array(payload, dtype=np.float64)
+    except (ValueError, TypeError):
         return None
     if values.shape != shape or values.min() < 0 or values.max() > 255:
         return None
     return values.astype(np.float32)
+
+
+def _is_numeric(text: bytes) -> bool:
+    """Only numbers and arrays: no strings, booleans or nulls (which numpy would turn into numbers)."""
+    return not text.translate(None, _NUMERIC_JSON)
+
+
+def _unexpected_fields(names: set[str]) -> InvalidInput:
+    shown = sorted(names)[:_LISTED_FIELDS]
+    listed = ", ".join(name if len(name) <= _FIELD_CHARS else name[: _FIELD_CHARS - 3] + "..." for name in shown)
+    more = f" and {len(names) - len(shown)} more" if len(names) > len(shown) else ""
+    return InvalidInput(f"unexpected fields: {listed}{more}")
+
+
+def _bound_batch_structure(body: bytes, max_batch: int) -> None:
+    """Refuse, before parsing, a body with far more arrays, values or fields than a batch can have.
+
+    A valid batch has at most ``max_batch + 1`` arrays, ``max_batch * 785`` values and one field. Counting bytes
+    takes microseconds, where parsing (then describing) an 8 MB body of millions of empty arrays, numbers or keys
+    holds the interpreter, threads and all, for seconds. Bodies a little over those counts are parsed, so that
+    they get the precise message.
+    """
+    arrays = body.count(b"[")
+    if arrays > max_batch + 1 + _STRUCTURE_SLACK:
+        raise InvalidInput(f"instances: at most {max_batch} images per request; the body has {arrays} arrays")
+    fields = body.count(b":")
+    if fields > 1 + _STRUCTURE_SLACK:
+        raise InvalidInput(f'unexpected fields: the body has {fields}, expected only "instances"')
+    values = body.count(b",") + 1
+    if values > (max_batch + _STRUCTURE_SLACK) * (PIXELS + 1):
+        raise InvalidInput(
+            f"instances: at most {max_batch} images of {PIXELS} values per request; the body has {values} values"
+        )
 
 
 def to_row(values: Any, where: str) -> np.ndarray:
@@ -81,16 +118,21 @@ def to_row(values: Any, where: str) -> np.ndarray:
 
 def single_image(body: bytes) -> np.ndarray:
     """Shape (1, 784) from a bare array or ``{"pixels": [...]}``."""
-    fast = _numeric_fast_path(body, (PIXELS,))
-    if fast is not None:
-        return fast[None, :]
+    # Bounded like a batch (see _bound_batch_structure); an array of 784 arrays still gets the precise message.
+    arrays = body.count(b"[")
+    if arrays > PIXELS + 1 + _STRUCTURE_SLACK:
+        raise InvalidInput(f"body: expected an array of {PIXELS} numbers; the body has {arrays} arrays")
     payload = parse_json(body)
+    if isinstance(payload, list) and _is_numeric(body):
+        fast = _grey_levels(payload, (PIXELS,))
+        if fast is not None:
+            return fast[None, :]
     if isinstance(payload, dict):
-        unknown = sorted(set(payload) - {"pixels"})
         if "pixels" not in payload:
             raise InvalidInput('expected a JSON array of 784 numbers or an object {"pixels": [...]}')
+        unknown = set(payload) - {"pixels"}
         if unknown:
-            raise InvalidInput(f"unexpected fields: {', '.join(unknown)}")
+            raise _unexpected_fields(unknown)
         return to_row(payload["pixels"], "pixels")[None, :]
     if isinstance(payload, list):
         return to_row(payload, "body")[None, :]
@@ -100,21 +142,17 @@ def single_image(body: bytes) -> np.ndarray:
 
 
 def image_batch(body: bytes, max_batch: int) -> np.ndarray:
-    """Shape (n, 784) from ``{"instances": [[...], ...]}``, 1 <= n <= max_batch."""
-    start, end = body.find(b"["), body.rfind(b"]")
-    if 0 < start < end and body[:start].replace(b" ", b"") == b'{"instances":' and body[end + 1 :].strip() == b"}":
-        inner = body[start : end + 1]
-        count = inner.count(b"[") - 1
-        if 1 <= count <= max_batch:
-            fast = _numeric_fast_path(inner, (count, PIXELS))
-            if fast is not None:
-                return fast
+    """Shape (n, 784) from ``{"instances": [[...], ...]}``, 1 <= n <= max_batch.
+
+    Parses once: up to 8 MB, so the route calls it in a worker thread above a few KB.
+    """
+    _bound_batch_structure(body, max_batch)
     payload = parse_json(body)
     if not isinstance(payload, dict) or "instances" not in payload:
         raise InvalidInput('expected an object {"instances": [[784 numbers], ...]}')
-    unknown = sorted(set(payload) - {"instances"})
+    unknown = set(payload) - {"instances"}
     if unknown:
-        raise InvalidInput(f"unexpected fields: {', '.join(unknown)}")
+        raise _unexpected_fields(unknown)
     instances = payload["instances"]
     if not isinstance(instances, list):
         raise InvalidInput(f"instances: expected an array of images, got {_describe(instances)}")
@@ -124,4 +162,9 @@ def image_batch(body: bytes, max_batch: int) -> np.ndarray:
         raise InvalidInput(f"instances[0]: expected an array of {PIXELS} numbers, got {_describe(instances[0])}")
     if len(instances) > max_batch:
         raise InvalidInput(f"instances: at most {max_batch} images per request, got {len(instances)}")
+    # The only field is "instances", whose value is an array: it runs from the first "[" to the last "]".
+    if _is_numeric(body[body.find(b"[") : body.rfind(b"]") + 1]):
+        fast = _grey_levels(instances, (len(instances), PIXELS))
+        if fast is not None:
+            return fast
     return np.stack([to_row(image, f"instances[{i}]") for i, image in enumerate(instances)])

@@ -79,6 +79,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorDetail, "description": text}
     for code, text in {
         400: "The body is not JSON.",
+        408: "The body did not arrive within the server's body timeout.",
         413: "The body is too large.",
         415: "The body is not application/json.",
         422: "JSON, but not valid input (the detail says which value and why).",

@@ -21,8 +21,39 @@ class ApiSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
     threads: int = Field(default=1, ge=1, le=64, description="TFLite interpreter threads per prediction.")
     max_batch: int = Field(default=512, ge=1, le=4096, description="Most images one /predict/batch request may carry.")
-    max_body_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=1024, description="Largest request body in bytes; larger ones get 413."
+    max_predict_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        description="Largest /predict request body in bytes (one image is 2 to 16 KB of JSON); larger ones get 413 before any parsing.",
+    )
+    max_batch_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=4096,
+        description="Largest /predict/batch request body in bytes; larger ones get 413 before any parsing.",
+    )
+    body_timeout_s: float = Field(
+        default=10.0, gt=0, description="Seconds a client may take to send a whole request body; slower ones get 408."
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client may take to send a request's line and headers once it has started; slower ones get 408.",
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5,
+        ge=1,
+        description="Seconds an idle connection stays open, before its first request and between requests (keep it above nginx's upstream keepalive_timeout).",
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Largest request line plus headers in bytes; a longer request line gets 414, longer headers 431.",
+    )
+    max_header_count: int = Field(default=100, ge=8, description="Most header fields in one request; more get 431.")
+    limit_concurrency: int = Field(
+        default=64,
+        ge=2,
+        description="Most open connections or in-flight requests; beyond it a request gets 503 with Retry-After.",
     )
     watch: bool = Field(
         default=False, description="Reload the model when the bundle at model_path changes (local mode)."

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 import httpx
 import pytest
 
 from tests.support.nginx import UNREACHABLE_API_ROUTES, nginx_frontend
-from tests.support.servers import free_port
+from tests.support.servers import exchange, free_port, request_head
 
 PIXELS = [0] * 784
 
@@ -49,8 +50,47 @@ def test_predict_and_model_are_proxied(frontend):
 @pytest.mark.parametrize(("method", "path"), UNREACHABLE_API_ROUTES)
 def test_no_other_api_route_is_reachable(frontend, api, method, path):
     response = httpx.request(method, f"{frontend.url}{path}", json={"instances": [PIXELS]})
-    assert response.status_code in (403, 404, 405)
-    assert "digits_http_requests_total" not in response.text and "openapi" not in response.text
+    assert response.status_code in (404, 405)
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["detail"] in ("Not Found", "Method Not Allowed")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "allow"),
+    [
+        (b"NOT HTTP\r\n\r\n", 400, None),
+        (b"GET / HTTP/1.1\r\nHost: \x01\r\n\r\n", 400, None),
+        (request_head("GET", "/nope"), 404, None),
+        (request_head("GET", "/predict/../metrics"), 404, None),
+        (request_head("GET", "/predict"), 405, "POST"),
+        (request_head("DELETE", "/predict"), 405, "POST"),
+        (request_head("POST", "/model"), 405, "GET, HEAD"),
+        (request_head("POST", "/"), 405, "GET, HEAD"),
+        (request_head("GET", "/" + "a" * 10_000), 414, None),
+        (request_head("GET", "/", "X-Large: " + "a" * 10_000 + "\r\n"), 431, None),
+        (request_head("POST", "/predict", "Transfer-Encoding: gzip\r\n"), 501, None),
+    ],
+    ids=[
+        "bad-request-line",
+        "bad-header",
+        "not-found",
+        "dot-dot",
+        "get-predict",
+        "delete-predict",
+        "post-model",
+        "post-page",
+        "uri-too-long",
+        "header-too-large",
+        "unknown-transfer-encoding",
+    ],
+)
+def test_errors_nginx_answers_itself_are_json(frontend, request_bytes, status, allow):
+    reply = exchange(frontend.url, request_bytes)
+    assert reply.status == status, reply.data[:300]
+    assert reply.headers["content-type"] == "application/json"
+    assert json.loads(reply.body)["detail"]
+    assert reply.headers.get("allow") == allow
+    assert "nosniff" in reply.headers["x-content-type-options"]
 
 
 def test_nginx_health_is_its_own(frontend):
@@ -76,6 +116,7 @@ def test_rate_limit_answers_429_json(tmp_path, api):
     assert codes.count(429) >= 6
     limited_response = next(r for r in statuses if r.status_code == 429)
     assert limited_response.json()["detail"].startswith("too many requests")
+    assert limited_response.headers["retry-after"] == "1"
 
 
 def test_api_down_gives_json_error(tmp_path):
@@ -83,5 +124,6 @@ def test_api_down_gives_json_error(tmp_path):
         response = httpx.post(f"{orphan.url}/predict", json=PIXELS)
         assert response.status_code == 503
         assert response.json() == {"detail": "the prediction service is unavailable; retry shortly"}
+        assert response.headers["retry-after"] == "5"
         assert httpx.get(f"{orphan.url}/model").status_code == 503
         assert httpx.get(f"{orphan.url}/").status_code == 200

@@ -40,8 +40,15 @@ class RunningNginx:
 
 @contextmanager
 def nginx_frontend(
-    tmp_path: Path, api_upstream: str, rate: str = "50r/s", burst: str = "100", static_root: Path = FRONTEND_STATIC
+    tmp_path: Path,
+    api_upstream: str,
+    rate: str = "50r/s",
+    burst: str = "100",
+    static_root: Path = FRONTEND_STATIC,
+    client_timeout: str | None = None,
+    conn_limit: int | None = None,
 ) -> Iterator[RunningNginx]:
+    """nginx as the frontend image runs it; ``client_timeout`` and ``conn_limit`` default to the entrypoint's."""
     port = free_port()
     prefix = tmp_path / f"nginx-{port}"
     prefix.mkdir(parents=True)
@@ -53,6 +60,10 @@ def nginx_frontend(
         "PREDICT_RATE": rate,
         "PREDICT_BURST": burst,
     }
+    if client_timeout is not None:
+        values["CLIENT_TIMEOUT"] = client_timeout
+    if conn_limit is not None:
+        values["CLIENT_CONN_LIMIT"] = str(conn_limit)
     # The image's own entrypoint renders the templates, exactly as in the container.
     subprocess.run(
         [str(NGINX_DIR / "entrypoint.sh"), "true"],

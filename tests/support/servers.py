@@ -7,12 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.paths import REPO
 
@@ -95,3 +97,68 @@ def api_server(tmp_path: Path, ready_timeout_s: float = 30.0, **settings: str) -
         if process.poll() is not None:
             raise RuntimeError(f"API exited with {process.returncode}:\n{server.output()}")
         yield server
+
+
+@dataclass
+class RawReply:
+    """What a server sent on one connection until it closed it, or until the deadline."""
+
+    data: bytes
+    closed: bool
+    seconds: float
+    status: int | None = field(init=False)
+    headers: dict[str, str] = field(init=False)
+    body: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        head, _, self.body = self.data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1]) if lines[0].startswith("HTTP/") else None
+        self.headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+
+
+def connect(url: str) -> socket.socket:
+    host, _, port = url.removeprefix("http://").partition(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def read_reply(sock: socket.socket, timeout_s: float, started: float | None = None) -> RawReply:
+    """Everything ``sock`` receives until the server closes the connection, or for ``timeout_s``."""
+    started = time.monotonic() if started is None else started
+    deadline = time.monotonic() + timeout_s
+    data, closed = b"", False
+    while not closed and (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break
+        except ConnectionError:
+            chunk = b""
+        data += chunk
+        closed = not chunk
+    return RawReply(data, closed, time.monotonic() - started)
+
+
+def request_head(method: str, path: str, extra: str = "") -> bytes:
+    """A request's line and headers, ``extra`` header lines included, asking the server to close afterwards."""
+    return f"{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{extra}\r\n".encode()
+
+
+def exchange(url: str, request: bytes, timeout_s: float = 10.0) -> RawReply:
+    """Send ``request`` bytes as they are on a new connection; the reply, read until the server closes it."""
+    with connect(url) as sock:
+        started = time.monotonic()
+        sock.sendall(request)
+        return read_reply(sock, timeout_s, started)
+
+
+def requests_served(url: str) -> Counter[tuple[str, str, str]]:
+    """The API's requests so far by (method, route, status), from its /metrics."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+        for sample in family.samples:
+            if sample.name == "digits_http_requests_total":
+                labels = sample.labels
+                counts[(labels["method"], labels["route"], labels["status"])] += int(sample.value)
+    return counts
