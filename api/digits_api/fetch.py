@@ -8,8 +8,9 @@ bundle verification with a self-test of the model, then an atomic switch of
 failure leaves the previous model in place, removes what this run wrote, and ends the
 command with one line on stderr that never shows a token or a URL's credentials.
 
-    python -m digits_api.fetch --url URL --sha256 HEX --models /models [--token-file F]
-        [--max-bytes N] [--max-disk-bytes N] [--timeout S] [--deadline S]
+    python -m digits_api.fetch --url URL --sha256 HEX --models /models
+        [--token-file F | --optional-token-file F] [--max-bytes N] [--max-disk-bytes N]
+        [--timeout S] [--deadline S]
 """
 
 from __future__ import annotations
@@ -195,6 +196,24 @@ class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
         return self.do_open(_WatchedHTTPSConnection, req, deadline=self._deadline)  # type: ignore[arg-type]
 
 
+def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
+    """Only what a bundle download needs: http and https watched by ``deadline``, file, proxies from
+    the environment and redirects (urllib follows them to http, https and ftp; ftp has no handler here)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.UnknownHandler(),
+        _DeadlineHTTPHandler(deadline),
+        _DeadlineHTTPSHandler(deadline),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.FileHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
         error = error.reason
@@ -232,7 +251,7 @@ def download(request: FetchRequest, target: Path, space_left: int | None = None)
         http_request.add_unredirected_header("Authorization", f"Bearer {request.token}")
     digest, size = hashlib.sha256(), 0
     with _Deadline(request.deadline_s) as deadline:
-        opener = urllib.request.build_opener(_DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline))
+        opener = _opener(deadline)
         try:
             with opener.open(http_request, timeout=min(request.timeout_s, request.deadline_s)) as response:
                 declared = _declared_length(response)

@@ -53,6 +53,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Location", self.path.removeprefix("/redirect"))
             self.end_headers()
             return
+        if self.path.startswith("/redirect-to/"):
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/redirect-to/"))
+            self.end_headers()
+            return
         if self.path == "/echo-auth":  # a hostile server that puts the token in its reply
             self.send_response(401, f"not with {self.headers.get('Authorization')}")
             self.end_headers()
@@ -162,6 +167,28 @@ def test_token_is_not_forwarded_across_redirects(tmp_path, served, v2_zip):
     _, url = served
     fetch_bundle(FetchRequest(f"{url}/redirect/mnist-cnn-v2.zip", _sha(v2_zip), token="s3cret"), tmp_path / "m")
     assert _Handler.seen_authorization == ["Bearer s3cret", None]
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [("ftp://127.0.0.1:1/x.zip", "unknown url type: ftp"), ("file:///etc/passwd", "is not allowed")],
+)
+def test_redirects_lead_to_http_only(tmp_path, served, location, message):
+    _, url = served
+    with pytest.raises(FetchError, match=message):
+        fetch_bundle(FetchRequest(f"{url}/redirect-to/{location}", "0" * 64), tmp_path / "models")
+
+
+def test_scratch_folders_of_killed_runs_are_removed(tmp_path, v2_zip):
+    models = tmp_path / "models"
+    dead = next(pid for pid in range(4_000_000, 4_100_000) if not Path(f"/proc/{pid}").exists())
+    stale = [models / f".fetch-{dead}-killed", models / f".fetch-{os.getpid()}-earlier-container"]
+    live = models / f".fetch-{os.getppid()}-running"
+    for folder in [*stale, live]:
+        (folder / "unpacked").mkdir(parents=True)
+    fetch_bundle(FetchRequest(v2_zip.as_uri(), _sha(v2_zip)), models)
+    assert [folder.exists() for folder in stale] == [False, False]
+    assert live.exists()  # another fetcher may be using it
 
 
 def test_file_urls_work(tmp_path, v2_zip):
