@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import CANVAS, draw, open_page, wait_for_answer
@@ -15,6 +17,10 @@ from tests.support.strokes import place, trace_strokes
 pytestmark = pytest.mark.browser
 
 N_DRAWINGS = 200
+AMBIGUOUS_DIGIT = 18
+"""An MNIST test digit, a 3, that leaves the model unsure once drawn (3: 69 %, 5: 27 %): proportion is not "full"."""
+FILL_TOLERANCE = 0.02
+"""How far a bar's painted share may stray from its probability: about 6 px of a 320 px track (it is within 1)."""
 
 
 SQUEEZE_ORIGINAL_WAY = """async () => {
@@ -72,6 +78,46 @@ def test_drawn_mnist_digits_are_recognised(frontend, page, mnist, capsys):
         )
     assert page.console_errors == []
     assert accuracy >= 0.97
+
+
+def _painted_shares(page) -> list[tuple[str, float, float]]:
+    """(label, probability as the page writes it, share of the bar's track painted in its fill colour) per bar,
+    measured on a screenshot of the bars along the middle row of each track."""
+    bars = page.get_by_test_id("bars")
+    shots = ARTIFACTS / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    png = bars.screenshot(path=str(shots / "probability-bars.png"), animations="disabled")
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    origin = bars.bounding_box()
+    scale = image.shape[1] / origin["width"]
+    shares = []
+    for item in bars.locator("li").all():
+        label = item.locator("span").first.inner_text()
+        probability = float(item.locator("span").last.inner_text().removesuffix("%")) / 100
+        colour = item.locator(".fill").evaluate("e => getComputedStyle(e).backgroundColor")
+        fill = np.array([int(c) for c in colour.removeprefix("rgb(").removesuffix(")").split(",")])
+        track = item.locator(".track").bounding_box()
+        row = round((track["y"] + track["height"] / 2 - origin["y"]) * scale)
+        left, right = (round((x - origin["x"]) * scale) for x in (track["x"], track["x"] + track["width"]))
+        pixels = image[row, left:right]
+        shares.append((label, probability, float(np.mean(np.abs(pixels - fill).max(axis=1) <= 40))))
+    return shares
+
+
+def test_probability_bars_are_filled_in_proportion(frontend, page, mnist):
+    """What a person sees: each bar painted as far along its track as its probability, not only the text."""
+    open_page(page, frontend.url, "v1.0.0")
+    draw(page, place(trace_strokes(mnist.x_test[AMBIGUOUS_DIGIT]), 180, 50, 50))
+    wait_for_answer(page)
+    shares = _painted_shares(page)
+    best = max(shares, key=lambda bar: bar[1])
+    least = min(shares, key=lambda bar: bar[1])
+    table = "\n".join(f"  {label}: probability {p:.3f}, painted {share:.3f}" for label, p, share in shares)
+    assert 0.3 <= best[1] <= 0.9, f"the drawing should leave the model unsure, to tell proportion from full:\n{table}"
+    assert abs(best[2] - best[1]) <= FILL_TOLERANCE, f"the best label's bar is not filled in proportion:\n{table}"
+    assert least[2] <= 0.01, f"a near-zero label's bar is not empty:\n{table}"
+    for label, probability, share in shares:
+        assert abs(share - probability) <= FILL_TOLERANCE, f"bar {label} is not filled in proportion:\n{table}"
 
 
 def test_clear_undo_and_keyboard(frontend, page, mnist):
