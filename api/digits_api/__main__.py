@@ -167,7 +167,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         """Answer ``status`` in JSON, unless a response is under way on this connection, and close it."""
         if self.transport.is_closing():
             return
-        self.logger.warning("Refused a request from %s: %d %s", self.client, status, detail)
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        self.logger.warning("Refused a request from %s: %d %s", client, status, detail)
         if self.cycle is None or self.cycle.response_complete:
             body = _json_body(detail)
             head = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}".encode()]

@@ -53,7 +53,7 @@ class ApiSettings(BaseSettings):
     limit_concurrency: int = Field(
         default=64,
         ge=2,
-        description="Most open connections or in-flight requests; beyond it a request gets 503 with Retry-After.",
+        description="Most open connections or in-flight requests; beyond it a request gets 503 with Retry-After (/healthz excepted).",
     )
     watch: bool = Field(
         default=False, description="Reload the model when the bundle at model_path changes (local mode)."

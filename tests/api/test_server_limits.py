@@ -18,6 +18,7 @@ from tests.support.paths import FRONTEND_STATIC
 from tests.support.servers import (
     api_server,
     connect,
+    drip,
     exchange,
     read_reply,
     request_head,
@@ -152,18 +153,8 @@ def test_a_request_line_over_the_limit_gets_414(server):
 
 def test_a_slow_drip_of_headers_is_cut_off(server):
     with connect(server.url) as sock:
-        started = time.monotonic()
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
-        reply = None
-        while time.monotonic() - started < PATIENCE_S:
-            try:
-                sock.sendall(b"X-Drip: 1\r\n")
-            except OSError:
-                break
-            reply = read_reply(sock, 0.25, started)
-            if reply.data or reply.closed:
-                break
-        reply = read_reply(sock, 1, started) if reply is None or not reply.closed else reply
+        reply = drip(sock, b"X-Drip: 1\r\n", PATIENCE_S)
     _assert_json_refusal(reply, 408)
     assert reply.seconds < HEADER_TIMEOUT_S + 3
 
@@ -171,6 +162,13 @@ def test_a_slow_drip_of_headers_is_cut_off(server):
 def test_a_connection_that_sends_nothing_is_closed(server):
     with connect(server.url) as sock:
         reply = read_reply(sock, PATIENCE_S)
+    assert reply.closed and reply.data == b""
+    assert reply.seconds < KEEP_ALIVE_TIMEOUT_S + 3
+
+
+def test_a_connection_that_sends_only_blank_lines_is_closed(server):
+    with connect(server.url) as sock:
+        reply = drip(sock, b"\r\n", PATIENCE_S)
     assert reply.closed and reply.data == b""
     assert reply.seconds < KEEP_ALIVE_TIMEOUT_S + 3
 

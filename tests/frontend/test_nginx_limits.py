@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.nginx import nginx_frontend
-from tests.support.servers import connect, read_reply, request_head, wait_until
+from tests.support.servers import connect, drip, read_reply, request_head, wait_until
 
 CLIENT_TIMEOUT_S = 2
 CONN_LIMIT = 4
@@ -32,18 +32,8 @@ def strict(tmp_path_factory, api):
 
 def test_a_slow_drip_of_headers_is_cut_off(strict):
     with connect(strict.url) as sock:
-        started = time.monotonic()
         sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")
-        reply = None
-        while time.monotonic() - started < PATIENCE_S:
-            try:
-                sock.sendall(b"X-Drip: 1\r\n")
-            except OSError:
-                break
-            reply = read_reply(sock, 0.25, started)
-            if reply.closed:
-                break
-        reply = reply if reply is not None and reply.closed else read_reply(sock, 1, started)
+        reply = drip(sock, b"X-Drip: 1\r\n", PATIENCE_S)
     # nginx closes a connection whose headers are late without an answer (it logs 408).
     assert reply.closed and reply.status is None
     assert reply.seconds < CLIENT_TIMEOUT_S + 4

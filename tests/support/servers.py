@@ -140,6 +140,23 @@ def read_reply(sock: socket.socket, timeout_s: float, started: float | None = No
     return RawReply(data, closed, time.monotonic() - started)
 
 
+def drip(sock: socket.socket, line: bytes, timeout_s: float, every_s: float = 0.25) -> RawReply:
+    """Send ``line`` every ``every_s``, as a slow client would, until the server closes the connection (or for
+    ``timeout_s``); what it sent back meanwhile."""
+    started, data = time.monotonic(), b""
+    while time.monotonic() - started < timeout_s:
+        try:
+            sock.sendall(line)
+        except OSError:
+            break  # closed by the server: read what it sent before
+        reply = read_reply(sock, every_s, started)
+        data += reply.data
+        if reply.closed:
+            return RawReply(data, True, reply.seconds)
+    rest = read_reply(sock, 1, started)
+    return RawReply(data + rest.data, rest.closed, rest.seconds)
+
+
 def request_head(method: str, path: str, extra: str = "") -> bytes:
     """A request's line and headers, ``extra`` header lines included, asking the server to close afterwards."""
     return f"{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{extra}\r\n".encode()
