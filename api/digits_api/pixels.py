@@ -144,7 +144,7 @@ def single_image(body: bytes) -> np.ndarray:
 def image_batch(body: bytes, max_batch: int) -> np.ndarray:
     """Shape (n, 784) from ``{"instances": [[...], ...]}``, 1 <= n <= max_batch.
 
-    Parses once: up to 8 MB, so the route calls it in a worker thread above a few KB.
+    Parses once; bodies of up to 8 MB, so the route calls it in a worker thread for all but small ones.
     """
     _bound_batch_structure(body, max_batch)
     payload = parse_json(body)
