@@ -97,8 +97,18 @@ model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/defaul
 	$(PY) -m digits_training train --version $(MODEL_VERSION) --out api/models/default \
 	  --reports artifacts/model-report --zip-dir artifacts
 
-bench: system-deps $(DEV_STAMP) ## Benchmark the API against the original serving style, same run
-	$(PY) -m bench
+KSERVE_VENV := $(DIGITS_CACHE)/bench-kserve-venv
+
+# KServe's model server for `make bench`, in a virtualenv of its own: its dependencies are not ours.
+$(KSERVE_VENV)/.installed: automation/bench/kserve-requirements.txt
+	rm -rf $(KSERVE_VENV)
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/pip install --quiet --upgrade pip==26.3
+	$(KSERVE_VENV)/bin/pip install --quiet -r automation/bench/kserve-requirements.txt
+	touch $@
+
+bench: system-deps $(DEV_STAMP) $(KSERVE_VENV)/.installed ## Benchmark the API against KServe, no-op servers and the original serving style, same run; fails on a missed target
+	$(PY) -m bench --kserve-python $(KSERVE_VENV)/bin/python
 
 fmt: $(DEV_STAMP) ## Format the code
 	$(VENV)/bin/ruff format .

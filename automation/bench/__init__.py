@@ -1,1 +1,2 @@
-"""``make bench``: the API against the original serving style, same load generator, same run."""
+"""``make bench``: the API against KServe's model server, the HTTP stack's ceilings and the original serving
+style, same load generator, same run."""

@@ -1,47 +1,52 @@
-"""Benchmark of the API against the original serving style, in one run, with the same load generator.
+"""``make bench``: the API against KServe's model server, the HTTP stack's ceilings and the original
+serving style, in one run, with the same load generator (``wrk``) and the same 28x28 MNIST digit.
 
-Prints requests/s and p50/p99 latency for single predictions at 16 connections,
-images/s on the batch endpoint, cold start (process start -> /readyz 200) and
-resident memory after 10,000+ requests, for both, and writes artifacts/bench.json.
+    python -m bench --kserve-python $(DIGITS_CACHE)/bench-kserve-venv/bin/python
+
+Servers, one at a time on loopback:
+
+- ``api``: the API (``python -m digits_api``) serving ``api/models/default``;
+- ``kserve``: KServe's Python model server, V1 ``:predict``, the same ``model.tflite`` (``kserve_server``);
+- ``noop-fastapi`` and ``noop-asgi``: a FastAPI route and a raw ASGI app that predict nothing, under
+  uvicorn with the API's settings: the most this machine's HTTP stack can answer (``noop_apps``);
+- ``baseline``: the original serving style, a TensorFlow SavedModel call per request (``baseline_app``).
+
+Prints requests/s, p50/p99 latency and server CPU time per request of single predictions at 16
+connections, batch images/s (256 images a request, 2 connections), cold start (process start -> ready)
+and resident memory after the load, then the targets (``targets``) as PASS/FAIL with their figures;
+writes ``artifacts/bench.json`` and each server's output to ``artifacts/bench/``. Exits 1 when a target
+is missed, so that a regression cannot pass unnoticed; the figures are written either way.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
 import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import servers as bench_servers
+from bench.servers import Result, Server, measure
+from bench.targets import API, BASELINE, KSERVE, NOOP_ASGI, NOOP_FASTAPI, evaluate_targets
+from digits_training.data import load_mnist
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "api" / "models" / "default"
-CONNECTIONS = 16
-DURATION_S = 10
+ARTIFACTS = REPO / "artifacts"
+KSERVE_REQUIREMENTS = Path(__file__).with_name("kserve-requirements.txt")
 BATCH = 256
-
-
-@dataclass
-class Load:
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
-
-
-@dataclass
-class Result:
-    name: str
-    cold_start_s: float
-    single: Load
-    batch_images_per_s: float | None
-    rss_mb: float
+"""Images per batch request."""
+DIGIT = 0
+"""The MNIST test digit every single prediction sends (a 7)."""
+KSERVE_MODEL = "digits"
+"""The model's name in KServe's routes."""
 
 
 def _free_port() -> int:
@@ -51,157 +56,173 @@ def _free_port() -> int:
         return port
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+def _kserve_version() -> str:
+    pinned = re.search(r"^kserve==(\S+)$", KSERVE_REQUIREMENTS.read_text(), re.MULTILINE)
+    return pinned.group(1) if pinned else "?"
 
 
-def _start(command: list[str], env: dict[str, str], url: str) -> tuple[subprocess.Popen[bytes], float]:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    deadline = started + 120
-    while not _ready(url):
-        if process.poll() is not None or time.perf_counter() > deadline:
-            raise RuntimeError(f"{command} did not become ready")
-        time.sleep(0.005)
-    return process, time.perf_counter() - started
+def _servers(kserve_python: Path, images: np.ndarray) -> dict[str, Server]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "api"), str(REPO / "automation")]))
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    single = json.dumps(images[DIGIT].reshape(-1).tolist()).encode()
+    single_instance = json.dumps({"instances": [images[DIGIT].reshape(-1).tolist()]}).encode()
+    batch = json.dumps({"instances": images.reshape(len(images), -1).tolist()}).encode()
+
+    def their_prediction(answer: Any) -> int:
+        return int(answer["prediction"])
+
+    def kserve_prediction(answer: Any) -> int:
+        return int(np.argmax(answer["predictions"][0]))
+
+    api_port, kserve_port, fastapi_port, asgi_port, baseline_port = (_free_port() for _ in range(5))
+    kserve_path = f"/v1/models/{KSERVE_MODEL}"
+    return {
+        API: Server(
+            name="api (TFLite)",
+            command=[sys.executable, "-m", "digits_api"],
+            env=dict(
+                env,
+                DIGITS_API_PORT=str(api_port),
+                DIGITS_API_MODEL_PATH=str(BUNDLE),
+                DIGITS_API_LOG_LEVEL="warning",
+                DIGITS_API_MAX_BATCH=str(BATCH),
+            ),
+            url=f"http://127.0.0.1:{api_port}",
+            ready_path="/readyz",
+            predict_path="/predict",
+            single_body=single,
+            predicted_label=their_prediction,
+            batch_path="/predict/batch",
+            batch_body=batch,
+        ),
+        KSERVE: Server(
+            name=f"kserve {_kserve_version()} (TFLite)",
+            command=[
+                str(kserve_python),
+                "-m",
+                "bench.kserve_server",
+                "--http_port",
+                str(kserve_port),
+                "--model_name",
+                KSERVE_MODEL,
+                "--bundle",
+                str(BUNDLE),
+            ],
+            env=env,
+            url=f"http://127.0.0.1:{kserve_port}",
+            ready_path=kserve_path,
+            predict_path=f"{kserve_path}:predict",
+            single_body=single_instance,
+            predicted_label=kserve_prediction,
+            batch_path=f"{kserve_path}:predict",
+            batch_body=batch,
+        ),
+        NOOP_FASTAPI: Server(
+            name="no-op FastAPI route",
+            command=[sys.executable, "-m", "bench.noop_apps", "fastapi", "--port", str(fastapi_port)],
+            env=env,
+            url=f"http://127.0.0.1:{fastapi_port}",
+            ready_path="/readyz",
+            predict_path="/predict",
+            single_body=single,
+            predicted_label=None,
+        ),
+        NOOP_ASGI: Server(
+            name="no-op raw ASGI",
+            command=[sys.executable, "-m", "bench.noop_apps", "asgi", "--port", str(asgi_port)],
+            env=env,
+            url=f"http://127.0.0.1:{asgi_port}",
+            ready_path="/readyz",
+            predict_path="/predict",
+            single_body=single,
+            predicted_label=None,
+        ),
+        BASELINE: Server(
+            name="baseline (TF per request)",
+            command=[
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.baseline_app:app",
+                "--port",
+                str(baseline_port),
+                "--log-level",
+                "warning",
+                "--workers",
+                "1",
+            ],
+            env=dict(env, DIGITS_BASELINE_BUNDLE=str(BUNDLE)),
+            url=f"http://127.0.0.1:{baseline_port}",
+            ready_path="/readyz",
+            predict_path="/predict",
+            single_body=single,
+            predicted_label=their_prediction,
+        ),
+    }
 
 
-def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def _wrk(url: str, body: str, connections: int, duration_s: int) -> Load:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(
-            f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[{body}]==]\n'
+def _table(results: dict[str, Result]) -> str:
+    rows = [
+        f"{'':30}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'errors':>8}{'batch img/s':>13}"
+        f"{'cold s':>8}{'RSS MB':>8}"
+    ]
+    for r in results.values():
+        batch = f"{r.batch_images_per_s:,.0f}" if r.batch_images_per_s else "-"
+        errors = r.single.errors + (r.batch.errors if r.batch else 0)
+        rows.append(
+            f"{r.name:30}{r.single.requests_per_s:>10,.0f}{r.single.p50_ms:>9.2f}{r.single.p99_ms:>9.2f}"
+            f"{r.cpu_ms_per_request:>12.3f}{errors:>8}{batch:>13}{r.cold_start_s:>8.2f}{r.rss_mb:>8.0f}"
         )
-    try:
-        output = subprocess.run(
-            ["wrk", "-t", "1", "-c", str(connections), "-d", f"{duration_s}s", "--latency", "-s", script.name, url],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=duration_s + 60,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    return Load(
-        requests_per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        p50_ms=_ms(re.search(r"50%\s+(\S+)", output).group(1)),  # type: ignore[union-attr]
-        p99_ms=_ms(re.search(r"99%\s+(\S+)", output).group(1)),  # type: ignore[union-attr]
-        requests=requests,
-        errors=(int(errors.group(1)) if errors else 0)
-        + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
-    )
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _digit_body() -> tuple[str, str]:
-    sys.path[:0] = [str(REPO / "automation" / "training")]
-    from digits_training.data import load_mnist
-
-    mnist = load_mnist()
-    single = json.dumps(mnist.x_test[0].reshape(-1).tolist())
-    batch = json.dumps({"instances": mnist.x_test[:BATCH].reshape(BATCH, -1).tolist()})
-    return single, batch
-
-
-def _measure(
-    name: str, command: list[str], env: dict[str, str], url: str, *, single: str, batch_body: str | None
-) -> Result:
-    process, cold = _start(command, env, url)
-    try:
-        _wrk(f"{url}/predict", single, CONNECTIONS, 2)  # warm-up
-        load = _wrk(f"{url}/predict", single, CONNECTIONS, DURATION_S)
-        batch_rate = None
-        if batch_body is not None:
-            batch = _wrk(f"{url}/predict/batch", batch_body, 2, DURATION_S)
-            batch_rate = batch.requests_per_s * BATCH
-        rss = _rss_mb(process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    return Result(name, cold, load, batch_rate, rss)
+    return "\n".join(rows)
 
 
 def main() -> int:
-    single, batch = _digit_body()
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "api"), str(REPO / "automation")]), TF_CPP_MIN_LOG_LEVEL="2"
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    default_cache = Path(os.environ.get("DIGITS_CACHE", Path.home() / ".cache" / "digits"))
+    parser.add_argument(
+        "--kserve-python",
+        type=Path,
+        default=default_cache / "bench-kserve-venv" / "bin" / "python",
+        help="The Python of the virtualenv with kserve-requirements.txt installed (made by `make bench`).",
     )
-    api_port, base_port = _free_port(), _free_port()
-    api_url, base_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
-    api_env = dict(
-        env,
-        DIGITS_API_PORT=str(api_port),
-        DIGITS_API_MODEL_PATH=str(BUNDLE),
-        DIGITS_API_LOG_LEVEL="warning",
-        DIGITS_API_MAX_BATCH=str(BATCH),
-    )
-    ours = _measure(
-        "api (TFLite)", [sys.executable, "-m", "digits_api"], api_env, api_url, single=single, batch_body=batch
-    )
-    base_env = dict(env, DIGITS_BASELINE_BUNDLE=str(BUNDLE))
-    baseline = _measure(
-        "baseline (TF per request)",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.baseline_app:app",
-            "--port",
-            str(base_port),
-            "--log-level",
-            "warning",
-            "--workers",
-            "1",
-        ],
-        base_env,
-        base_url,
-        single=single,
-        batch_body=None,
-    )
-    print(f"\n{'':28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'batch img/s':>13}{'cold s':>8}{'RSS MB':>8}")
-    for r in (ours, baseline):
-        batch_rate = f"{r.batch_images_per_s:,.0f}" if r.batch_images_per_s else "-"
-        print(
-            f"{r.name:28}{r.single.requests_per_s:>10,.0f}{r.single.p50_ms:>9.2f}{r.single.p99_ms:>9.2f}"
-            f"{r.single.errors:>8}{batch_rate:>13}{r.cold_start_s:>8.2f}{r.rss_mb:>8.0f}"
-        )
-    speedup = ours.single.requests_per_s / baseline.single.requests_per_s
+    args = parser.parse_args()
+    if not args.kserve_python.exists():
+        parser.error(f"{args.kserve_python} does not exist: `make bench` makes it")
+
+    load_before = os.getloadavg()[0]
+    mnist = load_mnist()
+    logs = ARTIFACTS / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Result] = {}
+    for key, server in _servers(args.kserve_python, mnist.x_test[:BATCH]).items():
+        print(f"measuring {server.name} ...", flush=True)
+        results[key] = measure(server, logs / f"{key}.log", expected_label=int(mnist.y_test[DIGIT]), batch_size=BATCH)
+
     print(
-        f"\nthroughput: {speedup:.1f}x the baseline at {CONNECTIONS} connections"
-        f" ({ours.single.requests} + {baseline.single.requests} requests measured)"
+        f"\nsingle predictions: {bench_servers.CONNECTIONS} connections, {bench_servers.DURATION_S} s each;"
+        f" batch: {BATCH} images a request, {bench_servers.BATCH_CONNECTIONS} connections; wrk, one thread;"
+        f" {os.cpu_count()} CPUs, load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after\n"
     )
-    checks = {
-        "throughput >= 20x baseline": speedup >= 20,
-        "p99 <= 20 ms": ours.single.p99_ms <= 20,
-        "batch >= 8,000 images/s": (ours.batch_images_per_s or 0) >= 8000,
-        "cold start <= 2 s": ours.cold_start_s <= 2,
-        "RSS <= 150 MB": ours.rss_mb <= 150,
-    }
-    for name, ok in checks.items():
-        print(f"  {'ok  ' if ok else 'MISS'} {name}")
-    out = REPO / "artifacts" / "bench.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(
-        json.dumps({"results": [asdict(ours), asdict(baseline)], "speedup": speedup, "checks": checks}, indent=2)
+    print(_table(results))
+    ceiling = results[NOOP_ASGI].single.requests_per_s
+    print(f"\nthe API answers {results[API].single.requests_per_s / ceiling:.0%} of the raw ASGI ceiling's requests/s")
+    targets = evaluate_targets(results)
+    print("\ntargets")
+    width = max(len(t.name) for t in targets)
+    for target in targets:
+        print(f"  {'PASS' if target.passed else 'FAIL'}  {target.name:{width}}  {target.figure}")
+    passed = all(t.passed for t in targets)
+    (ARTIFACTS / "bench.json").write_text(
+        json.dumps(
+            {
+                "results": {key: asdict(r) for key, r in results.items()},
+                "targets": [asdict(t) for t in targets],
+                "passed": passed,
+            },
+            indent=2,
+        )
     )
-    return 0
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
