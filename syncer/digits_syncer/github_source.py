@@ -231,8 +231,8 @@ class GitHubReleaseSource:
 
     def _chunks(self, response: requests.Response, deadline: float, limit: int, what: str) -> Iterator[bytes]:
         """The body as it arrives (each read returns what one socket read gave), within ``limit`` bytes."""
-        declared = response.headers.get("Content-Length", "")
-        if declared.strip().isdigit() and int(declared) > limit:
+        declared = response.headers.get("Content-Length", "").strip()
+        if re.fullmatch(r"[0-9]{1,20}", declared) and int(declared) > limit:
             raise _TooLarge(int(declared))
         size = 0
         try:

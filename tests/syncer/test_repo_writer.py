@@ -50,3 +50,17 @@ def test_pull_request_mode_leaves_the_branch_alone(github):
     assert github.pulls[0]["head"]["ref"] == "digits-syncer/v2" and github.pulls[0]["base"]["ref"] == "main"
     again = _writer(github, pull_request=True).record_bundle("v2", "mnist-cnn-v2.zip", BUNDLE, SHA)
     assert again.pull_request == 1 and len(github.pulls) == 1
+
+
+def test_the_pin_is_valid_yaml_whatever_its_values_hold():
+    import yaml
+
+    from digits_syncer.pin_manifest import render_pin
+    from digits_syncer.state import Pin
+
+    hostile = Pin(version='v2\n        evil: "x"\r\n\x1b[31m\u2028\\', url="https://h/a b#c: d", sha256="")
+    pin = yaml.safe_load(render_pin(hostile))
+    template = pin["spec"]["template"]
+    assert template["metadata"]["annotations"] == {"digits.app/model-version": hostile.version}
+    env = {e["name"]: e["value"] for e in template["spec"]["initContainers"][0]["env"]}
+    assert env == {"MODEL_URL": hostile.url, "MODEL_SHA256": ""}
