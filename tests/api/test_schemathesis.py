@@ -7,8 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
+from tests.support.servers import requests_served
 
 # The fuzzer decides how many cases it draws (the count differs between machines, 672 to 1127 seen), so the
 # floor only proves that each body-taking operation was really exercised against the server.
@@ -19,11 +18,8 @@ PREDICT_ROUTES = ("/predict", "/predict/batch")
 def _requests(url: str) -> Counter[tuple[str, str, str]]:
     """Requests the server has answered so far, by (method, route, status class)."""
     counts: Counter[tuple[str, str, str]] = Counter()
-    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
-        for sample in family.samples:
-            if sample.name == "digits_http_requests_total":
-                labels = sample.labels
-                counts[(labels["method"], labels["route"], f"{labels['status'][0]}xx")] += int(sample.value)
+    for (method, route, status), count in requests_served(url).items():
+        counts[(method, route, f"{status[0]}xx")] += count
     return counts
 
 
