@@ -10,7 +10,7 @@ answers ``{"predictions": [[one probability per label], ...]}``; ``GET /v1/model
 once the model is loaded. The model is what a KServe user would write: the TFLite interpreter called
 inline in ``predict``, the same scaling and normalisation as the API's runtime. The server is set up
 like the API for the comparison: one uvicorn worker, no access log, no per-request latency log, no gRPC
-server; everything else is KServe's default (its middleware, metrics and routes).
+server; everything else is KServe's default (its middleware, metrics, routes and event loop).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from digits_api.bundle import verify_directory
 MAX_GREY = 255.0
 
 
-class DigitsModel(Model):  # type: ignore[misc]
+class DigitsModel(Model):
     """The bundle's TFLite model behind KServe's model interface; ``ready`` once loaded."""
 
     def __init__(self, name: str, bundle_dir: Path) -> None:

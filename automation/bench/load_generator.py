@@ -26,7 +26,7 @@ def _ms(text: str) -> float:
 
 
 def _field(pattern: str, output: str) -> str:
-    found = re.search(pattern, output)
+    found = re.search(pattern, output, re.MULTILINE)
     if found is None:
         raise RuntimeError(f"wrk's output has no {pattern!r}:\n{output}")
     return found.group(1)
@@ -38,8 +38,9 @@ def parse_wrk(output: str) -> Load:
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return Load(
         requests_per_s=float(_field(r"Requests/sec:\s+([\d.]+)", output)),
-        p50_ms=_ms(_field(r"50%\s+(\S+)", output)),
-        p99_ms=_ms(_field(r"99%\s+(\S+)", output)),
+        # At the start of a line: the thread stats' "+/- Stdev" column can end in "50%" too ("83.50%").
+        p50_ms=_ms(_field(r"^\s*50%\s+(\S+)", output)),
+        p99_ms=_ms(_field(r"^\s*99%\s+(\S+)", output)),
         requests=int(_field(r"(\d+) requests in", output)),
         errors=(int(non_2xx.group(1)) if non_2xx else 0)
         + (sum(map(int, socket_errors.groups())) if socket_errors else 0),

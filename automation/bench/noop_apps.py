@@ -4,11 +4,9 @@
     python -m bench.noop_apps asgi --port 8002      # a raw ASGI app, no framework
 
 Both read the request body (any server has to receive it) and answer a constant prediction of the
-API's shape and size without parsing anything. They run under uvicorn with the API's settings
-(``digits_api.__main__`` and its defaults): one worker, access log off, no WebSocket, the same keep-alive
-timeout and concurrency limit, uvicorn's default event loop. The HTTP protocol is uvicorn's own httptools
-one: the request limits the API adds to it in a subclass are part of what the API spends per request.
-Every path answers, so ``/readyz`` does too.
+API's shape and size without parsing anything. They run under uvicorn exactly as the API does:
+``digits_api.server.uvicorn_options`` (its request-limiting HTTP protocol, one worker, access log off),
+with the API's default settings. Every path answers, so ``/readyz`` does too.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
+from digits_api.server import uvicorn_options
 from digits_api.settings import ApiSettings
 
 ANSWER = json.dumps(
@@ -77,18 +76,7 @@ def main() -> None:
     parser.add_argument("app", choices=sorted(APPS))
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    api_defaults = ApiSettings.model_fields
-    uvicorn.run(
-        APPS[args.app],
-        host="127.0.0.1",
-        port=args.port,
-        ws="none",
-        limit_concurrency=api_defaults["limit_concurrency"].default,
-        timeout_keep_alive=api_defaults["keep_alive_timeout_s"].default,
-        log_level="warning",
-        access_log=False,
-        workers=1,
-    )
+    uvicorn.run(APPS[args.app], **uvicorn_options(ApiSettings(port=args.port, log_level="warning")))
 
 
 if __name__ == "__main__":
