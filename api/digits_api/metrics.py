@@ -48,6 +48,21 @@ class ApiMetrics:
             "digits_model_loaded_timestamp_seconds", "When the served model was loaded.", registry=self.registry
         )
 
+        # Children by label values, looked up once each: labels() takes a lock and builds a key per call.
+        # Their number is bounded: known routes, the methods the HTTP parser accepts, status codes.
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        children = self._request_children.get((route, method, status))
+        if children is None:
+            children = (
+                self.requests.labels(route=route, method=method, status=str(status)),
+                self.latency.labels(route=route, method=method),
+            )
+            self._request_children[(route, method, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
     def served(self, version: str, loaded_at: float) -> None:
         self.model_info.clear()
         self.model_info.labels(model_version=version).set(1)
@@ -79,6 +94,4 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            method = scope["method"]
-            self.metrics.requests.labels(route=route, method=method, status=str(status)).inc()
-            self.metrics.latency.labels(route=route, method=method).observe(time.perf_counter() - started)
+            self.metrics.observe_request(route, scope["method"], status, time.perf_counter() - started)

@@ -34,6 +34,7 @@ class DigitModel:
         self._threads = threads
         self._lock = threading.Lock()
         self._interpreter: Any = None
+        self._input_index = self._output_index = 0  # tensor indices, read once at load (not per prediction)
         self._batch_size = 0
         self.ready = False
         self.loaded_at: float | None = None
@@ -49,6 +50,8 @@ class DigitModel:
             raise BundleError(f"{self.bundle.model_path}: not a loadable TFLite model: {error}") from error
         self._check_signature(interpreter)
         self._interpreter = interpreter
+        self._input_index = interpreter.get_input_details()[0]["index"]
+        self._output_index = interpreter.get_output_details()[0]["index"]
         self._resize(1)
         self._self_test()
         self.loaded_at = time.time()
@@ -76,8 +79,7 @@ class DigitModel:
     def _resize(self, batch_size: int) -> None:
         if batch_size == self._batch_size:
             return
-        index = self._interpreter.get_input_details()[0]["index"]
-        self._interpreter.resize_tensor_input(index, [batch_size, *self.bundle.manifest.input.shape])
+        self._interpreter.resize_tensor_input(self._input_index, [batch_size, *self.bundle.manifest.input.shape])
         self._interpreter.allocate_tensors()
         self._batch_size = batch_size
 
@@ -106,9 +108,9 @@ class DigitModel:
         with self._lock:
             self._resize(batch.shape[0])
             interpreter = self._interpreter
-            interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch)
+            interpreter.set_tensor(self._input_index, batch)
             interpreter.invoke()
-            return np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+            return np.array(interpreter.get_tensor(self._output_index))
 
 
 def load_model(bundle: ModelBundle, threads: int = 1) -> DigitModel:
