@@ -17,13 +17,10 @@ import threading
 from typing import Any
 
 from digits_syncer.settings import SyncerSettings
+from digits_syncer.state import clip
 
 MAX_LOG_MESSAGE = 2000
 MAX_LOG_TRACEBACK = 8000
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 class _JsonFormatter(logging.Formatter):
@@ -37,10 +34,10 @@ class _JsonFormatter(logging.Formatter):
             "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": _clip(record.getMessage(), MAX_LOG_MESSAGE),
+            "message": clip(record.getMessage(), MAX_LOG_MESSAGE),
         }
         if record.exc_info:
-            entry["error"] = _clip(self.formatException(record.exc_info), MAX_LOG_TRACEBACK)
+            entry["error"] = clip(self.formatException(record.exc_info), MAX_LOG_TRACEBACK)
         return json.dumps(entry)
 
 

@@ -35,6 +35,12 @@ def _newest(entries: dict[str, str], count: int) -> dict[str, str]:
     return {clip(key, MAX_TEXT // 4): clip(value) for key, value in list(entries.items())[-count:]}
 
 
+def _recorded(entries: dict[str, str], key: str, reason: str) -> dict[str, str]:
+    """``entries`` with ``key`` recorded as the newest, within ``MAX_RECORDED``."""
+    older = {name: why for name, why in entries.items() if name != key}
+    return _newest({**older, key: reason}, MAX_RECORDED)
+
+
 @dataclass(frozen=True)
 class Pin:
     """A model the api pods are told to serve: version, bundle URL and its sha256 (empty URL: baked in)."""
@@ -80,14 +86,12 @@ class SyncerState:
 
     def reject(self, key: str, reason: str) -> None:
         """Record that the release recorded as ``key`` (``releases.tag_key``) was refused, and why."""
-        self.rejected.pop(key, None)
-        self.rejected = _newest({**self.rejected, key: reason}, MAX_RECORDED)
+        self.rejected = _recorded(self.rejected, key, reason)
         self.note("rejected", key, reason)
 
     def fail(self, tag: str, reason: str) -> None:
         """Record that the rollout of ``tag`` was rolled back, and why."""
-        self.failed.pop(tag, None)
-        self.failed = _newest({**self.failed, tag: reason}, MAX_RECORDED)
+        self.failed = _recorded(self.failed, tag, reason)
         self.note("rolled-back", tag, reason)
 
     def skipped(self, retry: frozenset[str] = frozenset()) -> frozenset[str]:
