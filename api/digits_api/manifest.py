@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.tflite"
 SCHEMA_VERSION = 1
+VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._+-]*"
+"""A model version (and so a release tag the syncer deploys): a letter or digit, then letters, digits, ``. _ + -``."""
 PIXELS = 784
 MAX_MANIFEST_BYTES = 1024 * 1024
 """Largest manifest accepted, in bytes (the committed one is about 4 KB)."""
@@ -102,7 +104,7 @@ class Manifest(BaseModel):
 
     schema_: int = Field(alias="schema", ge=1, le=SCHEMA_VERSION)
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    version: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    version: str = Field(min_length=1, pattern=f"^{VERSION_PATTERN}$")
     created: datetime
     labels: list[int] = Field(min_length=2, description="Output index -> digit label.")
     input: InputSpec

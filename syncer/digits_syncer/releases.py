@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+from digits_api.manifest import VERSION_PATTERN
+
+_TAG = re.compile(VERSION_PATTERN)  # a deployed tag becomes the bundle manifest's version
 MAX_TAG_LENGTH = 250
 """Longest tag accepted: it becomes a git branch, commit messages, an annotation and the pin."""
 _SEMVER = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")

@@ -122,7 +122,7 @@ def test_invalid_tags_get_distinct_keys():
 
 @pytest.mark.parametrize(("tag", "problem"), TAGS)
 def test_a_valid_tag_is_a_valid_manifest_version(baked_in_bundle, tag, problem):
-    """The tag becomes the bundle's version: both rules must agree (one is not the other's literal)."""
+    """The tag becomes the bundle's version: a tag the syncer accepts is one a manifest accepts, and only that."""
     import json
 
     from pydantic import ValidationError
