@@ -33,7 +33,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     def on_swap(model: DigitModel) -> None:
         metrics.served(model.version, model.loaded_at or 0.0)
 
-    registry = ModelRegistry(settings.model_path, settings.threads, on_swap=on_swap)
+    registry = ModelRegistry(settings.model_path, settings.threads, on_swap=on_swap, interpreters=settings.interpreters)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

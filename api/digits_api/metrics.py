@@ -51,6 +51,7 @@ class ApiMetrics:
         # Children by label values, looked up once each: labels() takes a lock and builds a key per call.
         # Their number is bounded: known routes, the methods the HTTP parser accepts, status codes.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._prediction_children: dict[tuple[str, str], Any] = {}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         children = self._request_children.get((route, method, status))
@@ -62,6 +63,16 @@ class ApiMetrics:
             self._request_children[(route, method, status)] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def count_predictions(self, version: str, counts: dict[str, int]) -> None:
+        """Adds ``counts`` (predictions served by label) to ``digits_predictions_total``."""
+        for label, count in counts.items():
+            child = self._prediction_children.get((label, version))
+            if child is None:
+                child = self._prediction_children[label, version] = self.predictions.labels(
+                    label=label, model_version=version
+                )
+            child.inc(count)
 
     def served(self, version: str, loaded_at: float) -> None:
         self.model_info.clear()

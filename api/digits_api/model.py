@@ -2,13 +2,15 @@
 
 Knows only arrays; the HTTP layer lives elsewhere. ``load()`` checks the model's
 tensors against the manifest, runs a self-test prediction and only then sets
-``ready``. ``predict`` is thread-safe.
+``ready``. ``predict`` is thread-safe: each call takes one of the model's interpreters (TFLite's are not
+thread-safe, and ``invoke`` releases the GIL), so as many predictions run at once as there are interpreters.
 """
 
 from __future__ import annotations
 
-import threading
+import queue
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,18 +26,46 @@ class ModelNotReady(RuntimeError):
     """No model is loaded yet."""
 
 
-class DigitModel:
-    """One loaded bundle. ``predict`` takes grey levels 0..255, white on black, shape (n, 784)."""
+class _Runner:
+    """One TFLite interpreter and the batch size its tensors are allocated for; used by one thread at a time."""
 
-    def __init__(self, bundle: ModelBundle, threads: int = 1) -> None:
+    def __init__(self, model_path: Path, threads: int, input_shape: tuple[int, ...]) -> None:
+        try:
+            self.interpreter: Any = Interpreter(model_path=str(model_path), num_threads=threads)
+        except (ValueError, RuntimeError) as error:
+            raise BundleError(f"{model_path}: not a loadable TFLite model: {error}") from error
+        # Tensor indices, read once here rather than per prediction.
+        self._input_index = self.interpreter.get_input_details()[0]["index"]
+        self._output_index = self.interpreter.get_output_details()[0]["index"]
+        self._input_shape = input_shape
+        self._batch_size = 0
+
+    def invoke(self, batch: np.ndarray) -> np.ndarray:
+        if batch.shape[0] != self._batch_size:
+            self.interpreter.resize_tensor_input(self._input_index, [batch.shape[0], *self._input_shape])
+            self.interpreter.allocate_tensors()
+            self._batch_size = batch.shape[0]
+        self.interpreter.set_tensor(self._input_index, batch)
+        self.interpreter.invoke()
+        return np.array(self.interpreter.get_tensor(self._output_index))
+
+
+class DigitModel:
+    """One loaded bundle. ``predict`` takes grey levels 0..255, white on black, shape (n, 784).
+
+    ``threads``: TFLite threads per prediction; ``interpreters``: predictions that may run at once (each
+    interpreter holds its own tensors, a few MB at a batch of hundreds).
+    """
+
+    def __init__(self, bundle: ModelBundle, threads: int = 1, interpreters: int = 1) -> None:
         self.bundle = bundle
         self.labels = list(bundle.manifest.labels)
+        self.label_names = [str(label) for label in self.labels]
+        """The labels as the answers' and metrics' keys."""
         self._scale = 1.0 / MAX_GREY if bundle.manifest.input.scale == 1 else 1.0
         self._threads = threads
-        self._lock = threading.Lock()
-        self._interpreter: Any = None
-        self._input_index = self._output_index = 0  # tensor indices, read once at load (not per prediction)
-        self._batch_size = 0
+        self._interpreters = interpreters
+        self._idle: queue.LifoQueue[_Runner] = queue.LifoQueue()
         self.ready = False
         self.loaded_at: float | None = None
 
@@ -44,15 +74,12 @@ class DigitModel:
         return self.bundle.version
 
     def load(self) -> DigitModel:
-        try:
-            interpreter = Interpreter(model_path=str(self.bundle.model_path), num_threads=self._threads)
-        except (ValueError, RuntimeError) as error:
-            raise BundleError(f"{self.bundle.model_path}: not a loadable TFLite model: {error}") from error
-        self._check_signature(interpreter)
-        self._interpreter = interpreter
-        self._input_index = interpreter.get_input_details()[0]["index"]
-        self._output_index = interpreter.get_output_details()[0]["index"]
-        self._resize(1)
+        shape = tuple(self.bundle.manifest.input.shape)
+        first = _Runner(self.bundle.model_path, self._threads, shape)
+        self._check_signature(first.interpreter)
+        self._idle.put(first)
+        for _ in range(self._interpreters - 1):
+            self._idle.put(_Runner(self.bundle.model_path, self._threads, shape))
         self._self_test()
         self.loaded_at = time.time()
         self.ready = True
@@ -76,13 +103,6 @@ class DigitModel:
                 f" {self.labels}"
             )
 
-    def _resize(self, batch_size: int) -> None:
-        if batch_size == self._batch_size:
-            return
-        self._interpreter.resize_tensor_input(self._input_index, [batch_size, *self.bundle.manifest.input.shape])
-        self._interpreter.allocate_tensors()
-        self._batch_size = batch_size
-
     def _self_test(self) -> None:
         blank = np.zeros((1, PIXELS), dtype=np.float32)
         bar = blank.copy().reshape(1, 28, 28)
@@ -105,13 +125,12 @@ class DigitModel:
         batch = np.asarray(pixels, dtype=np.float32).reshape(-1, *self.bundle.manifest.input.shape)
         if self._scale != 1.0:
             batch = batch * np.float32(self._scale)
-        with self._lock:
-            self._resize(batch.shape[0])
-            interpreter = self._interpreter
-            interpreter.set_tensor(self._input_index, batch)
-            interpreter.invoke()
-            return np.array(interpreter.get_tensor(self._output_index))
+        runner = self._idle.get()
+        try:
+            return runner.invoke(batch)
+        finally:
+            self._idle.put(runner)
 
 
-def load_model(bundle: ModelBundle, threads: int = 1) -> DigitModel:
-    return DigitModel(bundle, threads).load()
+def load_model(bundle: ModelBundle, threads: int = 1, interpreters: int = 1) -> DigitModel:
+    return DigitModel(bundle, threads, interpreters).load()

@@ -34,9 +34,16 @@ def bundle_fingerprint(path: Path) -> str:
 class ModelRegistry:
     """Holds the served ``DigitModel``; loads and swaps bundles."""
 
-    def __init__(self, path: Path, threads: int = 1, on_swap: Callable[[DigitModel], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        threads: int = 1,
+        on_swap: Callable[[DigitModel], None] | None = None,
+        interpreters: int = 1,
+    ) -> None:
         self.path = path
         self.threads = threads
+        self.interpreters = interpreters
         self._on_swap = on_swap
         self._current: DigitModel | None = None
         self._fingerprint = ""
@@ -56,14 +63,14 @@ class ModelRegistry:
 
     def _load(self) -> tuple[DigitModel, tempfile.TemporaryDirectory[str] | None]:
         if self.path.is_dir():
-            return load_model(verify_directory(self.path.resolve()), self.threads), None
+            return load_model(verify_directory(self.path.resolve()), self.threads, self.interpreters), None
         if not self.path.exists():
             raise BundleError(f"{self.path}: no such bundle")
         # A zip is unpacked once into a private directory that lives as long as the model.
         scratch = tempfile.TemporaryDirectory(prefix="served-bundle-")
         try:
             root = unpack_bundle_zip(self.path, Path(scratch.name) / "bundle")
-            return load_model(verify_directory(root), self.threads), scratch
+            return load_model(verify_directory(root), self.threads, self.interpreters), scratch
         except BaseException:
             scratch.cleanup()
             raise

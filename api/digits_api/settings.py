@@ -20,6 +20,14 @@ class ApiSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
     port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
     threads: int = Field(default=1, ge=1, le=64, description="TFLite interpreter threads per prediction.")
+    interpreters: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="TFLite interpreters, so predictions that may run at once: one batch's inference overlaps"
+        " another's parsing and runs beside another's inference. Each holds its own tensors (a few MB at a batch"
+        " of hundreds).",
+    )
     max_batch: int = Field(default=512, ge=1, le=4096, description="Most images one /predict/batch request may carry.")
     max_predict_body_bytes: int = Field(
         default=64 * 1024,

@@ -28,20 +28,14 @@ _INLINE_PARSE_BYTES = 64 * 1024
 
 
 def _labelled(model: DigitModel, probabilities: np.ndarray, metrics: ApiMetrics) -> list[dict[str, Any]]:
-    labels = model.labels
+    names, labels = model.label_names, model.labels
     best = probabilities.argmax(axis=1)
-    results = []
-    for row, index in zip(probabilities.tolist(), best.tolist(), strict=True):
-        label = labels[index]
-        metrics.predictions.labels(label=str(label), model_version=model.version).inc()
-        results.append(
-            {
-                "prediction": label,
-                "probability": row[index],
-                "probabilities": {str(lab): p for lab, p in zip(labels, row, strict=True)},
-            }
-        )
-    return results
+    counts = np.bincount(best, minlength=len(labels))
+    metrics.count_predictions(model.version, {names[i]: int(n) for i, n in enumerate(counts.tolist()) if n})
+    return [
+        {"prediction": labels[index], "probability": row[index], "probabilities": dict(zip(names, row, strict=True))}
+        for row, index in zip(probabilities.tolist(), best.tolist(), strict=True)
+    ]
 
 
 def _json(content: dict[str, Any], model: DigitModel) -> Response:

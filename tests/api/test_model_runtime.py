@@ -1,0 +1,28 @@
+"""The served model's runtime: several interpreters, each used by one thread at a time."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from digits_api.bundle import verify_directory
+from digits_api.model import load_model
+
+
+def test_concurrent_predictions_of_mixed_sizes_match_one_at_a_time(baked_in_bundle, mnist):
+    """Threads predicting at once, batches of different sizes interleaved (each interpreter resizes its tensors
+    per call), get exactly what one interpreter answers alone: no interpreter is shared mid-prediction."""
+    images = mnist.x_test[:600].reshape(600, -1)
+    sizes = [1, 256, 3, 64, 1, 200, 7, 1, 50, 18]
+    starts = np.cumsum([0, *sizes[:-1]])
+    batches = [images[start : start + size] for start, size in zip(starts, sizes, strict=True)]
+    alone = load_model(verify_directory(baked_in_bundle))
+    expected = [alone.predict(batch) for batch in batches]
+
+    pooled = load_model(verify_directory(baked_in_bundle), interpreters=3)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for _ in range(5):
+            answers = list(pool.map(pooled.predict, batches))
+            for got, want in zip(answers, expected, strict=True):
+                np.testing.assert_array_equal(got, want)
