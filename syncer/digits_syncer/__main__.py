@@ -185,9 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         print(outcome.value)
         return outcome.exit_code
     if args.retry:
-        state = syncer.store.load()
-        state.forget(frozenset(args.retry))
-        syncer.store.save(state)
+        syncer.store.save(syncer.store.load().with_retry(frozenset(args.retry)))
     metrics = SyncerMetrics()
     health = Health(settings.liveness_age_s())
     if settings.health_port:

@@ -18,6 +18,7 @@ from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verif
 from digits_api.manifest import MANIFEST_FILE
 from digits_api.model import load_model
 from digits_syncer.plan import Verdict, judge, judge_labels
+from digits_syncer.ports import Accepted, Rejected
 from digits_training.data import DataError, Dataset
 from digits_training.evaluate import predict_indices
 
@@ -29,10 +30,6 @@ ServingScore = Callable[[list[int], np.ndarray, np.ndarray], float | None]
 ServingLabels = Callable[[], list[int] | None]
 
 
-class Rejected(ValueError):
-    """The release failed the gate; the message is the reason recorded."""
-
-
 @dataclass(frozen=True)
 class GateSettings:
     foreign_labels: list[int]
@@ -41,16 +38,6 @@ class GateSettings:
     max_regression: float
     holdout_size: int
     allow_narrower_labels: bool = False
-
-
-@dataclass(frozen=True)
-class Accepted:
-    bundle_zip: Path
-    sha256: str
-    version: str
-    accuracy: float
-    reason: str
-    labels: tuple[int, ...] = ()
 
 
 def holdout(mnist: Dataset, labels: list[int], size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from digits_syncer.backoff import retry_after_s
+from digits_syncer.ports import AssetError, Interrupted, SourceError
 from digits_syncer.releases import Asset, Release, ReleaseList
 from digits_syncer.state import clip
 
@@ -42,26 +43,8 @@ MAX_LIST_BYTES = 16 * 1024 * 1024
 """Largest release list read (100 releases of GitHub's are well under 1 MiB)."""
 LIST_DEADLINE_TIMEOUTS = 3
 """The whole release list must arrive within this many request timeouts."""
-GENERIC_RETRY_S = 30.0
-"""When to try again after an error that names no wait of its own (the loop bounds it too)."""
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ETAG = re.compile(r'(W/)?"[\x21\x23-\x7e]{0,200}"')
-
-
-class SourceError(RuntimeError):
-    """GitHub could not be read now; worth trying again later (``retry_after_s`` says when)."""
-
-    def __init__(self, message: str, retry_after_s: float = GENERIC_RETRY_S) -> None:
-        super().__init__(clip(message))
-        self.retry_after_s = retry_after_s
-
-
-class Interrupted(SourceError):
-    """A stop was requested (SIGTERM) while GitHub was being read."""
-
-
-class AssetError(ValueError):
-    """The asset is not what it claims to be (too large, wrong digest): a permanent rejection."""
 
 
 class _TooLarge(Exception):

@@ -12,6 +12,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from digits_syncer.pin_manifest import FETCH_CONTAINER, VERSION_ANNOTATION
+from digits_syncer.ports import KubernetesUnavailable
 from digits_syncer.rollout import RolloutStatus, rollout_status
 from digits_syncer.state import Pin, SyncerState
 from kubernetes import client, watch
@@ -19,10 +20,6 @@ from kubernetes import client, watch
 log = logging.getLogger("digits_syncer.kube")
 STATE_KEY = "state.json"
 CONFLICT_ATTEMPTS = 5
-
-
-class KubernetesUnavailable(RuntimeError):
-    """The API server could not be reached or answered 5xx: try again later."""
 
 
 def _transient(error: ApiException) -> bool:

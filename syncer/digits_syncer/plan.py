@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
+from digits_syncer.ports import Accepted, AssetError, Rejected
 from digits_syncer.releases import (
     Asset,
     DigestCheck,
@@ -153,6 +155,114 @@ def judge_labels(candidate: list[int], serving: list[int] | None, allow_narrower
     return Verdict(False, f"{message}: a release may not narrow the labels unless narrower labels are allowed")
 
 
-def after_rollout(status: RolloutStatus) -> bool:
-    """True when the rollout may stand; False when it must be rolled back."""
-    return status.state is RolloutState.COMPLETE
+# -- the steps that carry an action out, each chosen from the outcome of the one before -----------
+#
+#   Deploy:  GateRelease -> RecordRelease -> RollOut -> Complete
+#                        \-> Reject                \-> RollBack -> RestorePin
+#   Resume:                                 RollOut -> (as above)
+#   a rollback git did not take yet:                              RestorePin (first, each reconcile)
+
+ROLLBACK_REASON = "after a failed rollout"
+"""Why a pin is restored in git (its commit message says so)."""
+
+
+@dataclass(frozen=True)
+class GateRelease:
+    """Download the release's model asset and pass it through the gate."""
+
+    candidate: Candidate
+    running: Pin
+    """The pin the Deployment runs now: what a failed rollout goes back to."""
+
+
+@dataclass(frozen=True)
+class RecordRelease:
+    """Commit the accepted bundle and the pin naming it to the deployment repository."""
+
+    tag: str
+    accepted: Accepted
+    running: Pin
+    asset: str
+    """The release asset the bundle was built from (``releases.asset_fingerprint``)."""
+
+
+@dataclass(frozen=True)
+class RollOut:
+    """Patch the Deployment to the pending pin (unless it runs it already) and wait for the rollout."""
+
+    pending: PendingRollout
+    patch: bool
+
+
+@dataclass(frozen=True)
+class Complete:
+    """The rollout stands: the pending release is what runs."""
+
+    pending: PendingRollout
+    message: str
+
+
+@dataclass(frozen=True)
+class RollBack:
+    """Patch the Deployment back to the pin it ran before the failed rollout, and wait."""
+
+    pending: PendingRollout
+    reason: str
+
+    @property
+    def pin(self) -> Pin:
+        return self.pending.previous
+
+
+@dataclass(frozen=True)
+class RestorePin:
+    """Commit ``pin`` back to git after a roll back, so git agrees with the cluster again."""
+
+    pin: Pin
+    reason: str = ROLLBACK_REASON
+
+
+Step = GateRelease | RecordRelease | RollOut | RollBack | RestorePin
+
+
+@overload
+def first_step(action: Deploy, running: Pin) -> GateRelease: ...
+@overload
+def first_step(action: Resume, running: Pin) -> RollOut: ...
+def first_step(action: Deploy | Resume, running: Pin) -> GateRelease | RollOut:
+    """Where carrying ``action`` out starts, on a Deployment running ``running``."""
+    if isinstance(action, Resume):
+        return RollOut(action.pending, patch=running != action.pending.pin)
+    return GateRelease(action.candidate, running)
+
+
+def after_gate(step: GateRelease, outcome: Accepted | Rejected | AssetError) -> RecordRelease | Reject:
+    """Record an accepted release; refuse one the gate rejected or whose asset was not what it claimed."""
+    release = step.candidate.release
+    if not isinstance(outcome, Accepted):
+        return Reject(release.tag, str(outcome))
+    return RecordRelease(release.tag, outcome, step.running, asset_fingerprint(step.candidate.asset))
+
+
+def after_record(step: RecordRelease, bundle_url: str, commit: str) -> RollOut:
+    """Roll out the pin naming the recorded bundle."""
+    pin = Pin(step.tag, bundle_url, step.accepted.sha256)
+    pending = PendingRollout(tag=step.tag, pin=pin, previous=step.running, commit=commit, asset=step.asset)
+    return RollOut(pending, patch=step.running != pin)
+
+
+def after_rollout(step: RollOut, status: RolloutStatus) -> Complete | RollBack:
+    """The rollout stands when it completed; anything else (failed, or still progressing at the
+    timeout) is rolled back."""
+    if status.state is RolloutState.COMPLETE:
+        return Complete(step.pending, status.message)
+    return RollBack(step.pending, f"rollout did not complete: {status.message}")
+
+
+def after_rollback(step: RollBack) -> RestorePin:
+    return RestorePin(step.pin)
+
+
+def pin_to_restore(state: SyncerState) -> RestorePin | None:
+    """A roll back git did not take yet (it was down): written first, each reconcile, until it works."""
+    return RestorePin(state.unrecorded) if state.unrecorded is not None else None

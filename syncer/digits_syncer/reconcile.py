@@ -1,42 +1,52 @@
-"""One reconcile: observe -> plan -> act. The adapters are passed in; the decisions are in ``plan``."""
+"""One reconcile: observe -> plan -> carry the plan out step by step.
+
+This module is the interpreter: for each step ``plan`` names it calls one port (``ports``), feeds
+the outcome to a pure transition of ``SyncerState`` and to the decision of the next step, and
+saves. It imports no adapter; ``__main__`` wires them in.
+"""
 
 from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
-from digits_syncer.gate import Accepted, Rejected
-from digits_syncer.github_source import AssetError
 from digits_syncer.plan import (
     Candidate,
-    Deploy,
+    Complete,
+    GateRelease,
     Idle,
     Observed,
+    RecordRelease,
     Reject,
     Republished,
+    RestorePin,
     Resume,
+    RollBack,
+    RollOut,
+    after_gate,
+    after_record,
+    after_rollback,
     after_rollout,
+    first_step,
+    pin_to_restore,
     plan,
 )
-from digits_syncer.releases import (
-    Asset,
-    Release,
-    ReleaseFilter,
-    ReleaseList,
-    asset_fingerprint,
-    model_asset,
-    select_release,
-)
-from digits_syncer.rollout import RolloutStatus
-from digits_syncer.state import PendingRollout, Pin, SyncerState, clip
+from digits_syncer.ports import Accepted, Applier, AssetError, GatePort, Recorder, Rejected, Source, StateStore
+from digits_syncer.releases import Release, ReleaseFilter, model_asset, select_release
+from digits_syncer.state import SyncerState, clip
 
 log = logging.getLogger("digits_syncer")
 ASSET_FILE = "release-asset.zip"
 """The download's name in the scratch folder: fixed, never a name the server sends."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Outcome(StrEnum):
@@ -51,37 +61,6 @@ class Outcome(StrEnum):
         return {"rejected": 3, "rolled-back": 4}.get(self.value, 0)
 
 
-class Source(Protocol):
-    def list_releases(self) -> ReleaseList: ...
-    def download(self, asset: Asset, target: Path) -> str: ...
-
-
-class GatePort(Protocol):
-    def check(self, archive: Path, tag: str, workdir: Path) -> Accepted: ...
-
-
-class Recorder(Protocol):
-    """Where accepted bundles are recorded and given a URL the api pods can fetch."""
-
-    def record(self, tag: str, accepted: Accepted) -> tuple[str, str]:
-        """Returns (bundle URL, commit)."""
-        ...
-
-    def restore_pin(self, pin: Pin, reason: str) -> None: ...
-
-
-class Applier(Protocol):
-    def running_pin(self) -> Pin: ...
-    def apply(self, pin: Pin) -> None: ...
-    def wait(self, timeout_s: float) -> RolloutStatus: ...
-    def event(self, reason: str, message: str, warning: bool = False) -> None: ...
-
-
-class StateStore(Protocol):
-    def load(self) -> SyncerState: ...
-    def save(self, state: SyncerState) -> None: ...
-
-
 @dataclass
 class Syncer:
     source: Source
@@ -94,14 +73,16 @@ class Syncer:
     dry_run: bool = False
     require_digest: bool = False
     """Refuse a release whose model asset has no digest this syncer can check."""
+    clock: Callable[[], datetime] = utc_now
+    """When an outcome happened, for the state's history."""
 
     def reconcile_once(self, retry: frozenset[str] = frozenset()) -> Outcome:
         state = self.store.load()
         if retry:
-            state.forget(retry)
-            self.store.save(state)
-        if state.unrecorded is not None and not self.dry_run:
-            self._record_rollback(state)
+            state = self._save(state.with_retry(retry))
+        restore = pin_to_restore(state)
+        if restore is not None and not self.dry_run:
+            state = self._restore_pin(state, restore)
         chosen = select_release(self.source.list_releases().releases, self.rules, skip=state.skipped())
         running = self.applier.running_pin()
         action = plan(self._candidate(chosen), Observed(running, state), self.require_digest)
@@ -112,88 +93,93 @@ class Syncer:
             log.info("dry run: would %s", clip(repr(action)))
             return Outcome.PLANNED
         if isinstance(action, Reject):
-            return self._reject(state, action.key, action.reason)
+            return self._reject(state, action)
         if isinstance(action, Republished):
-            log.warning("%s", action.reason)
-            state.republished = action.fingerprint
-            state.note("republished", action.tag, action.reason)
-            self.store.save(state)
-            self.applier.event("ReleaseRepublished", action.reason, warning=True)
-            return Outcome.UP_TO_DATE
+            return self._report_republished(state, action)
         if isinstance(action, Resume):
             log.info("resuming the rollout of %s recorded before a restart", action.pending.tag)
-            return self._roll_out(action.pending, state, running)
-        assert isinstance(action, Deploy)
-        return self._deploy(action, state, running)
+            return self._roll_out(state, first_step(action, running))
+        if action.unchecked_digest:
+            tag = action.candidate.release.tag
+            log.warning("release %s: %s; its bytes are not checked against one", tag, action.unchecked_digest)
+            state = state.with_note("unchecked-digest", tag, action.unchecked_digest, self.clock())
+        return self._deploy(state, first_step(action, running))
 
     def _candidate(self, release: Release | None) -> Candidate | None:
         asset = model_asset(release, self.rules.asset_pattern) if release is not None else None
         return Candidate(release, asset) if release is not None and asset is not None else None
 
-    def _reject(self, state: SyncerState, key: str, reason: str) -> Outcome:
-        """Record that the release recorded as ``key`` was refused (not tried again unless asked)."""
-        state.reject(key, reason)
+    def _save(self, state: SyncerState) -> SyncerState:
         self.store.save(state)
-        reason = state.rejected.get(key, clip(reason))
-        self.applier.event("ReleaseRejected", f"release {key} rejected: {reason}", warning=True)
-        log.warning("release %s rejected: %s", key, reason)
+        return state
+
+    def _reject(self, state: SyncerState, action: Reject) -> Outcome:
+        """Record that the release recorded as ``action.key`` was refused (not tried again unless asked)."""
+        state = self._save(state.with_rejection(action.key, action.reason, self.clock()))
+        reason = state.rejected.get(action.key, clip(action.reason))
+        self.applier.event("ReleaseRejected", f"release {action.key} rejected: {reason}", warning=True)
+        log.warning("release %s rejected: %s", action.key, reason)
         return Outcome.REJECTED
 
-    def _deploy(self, action: Deploy, state: SyncerState, running: Pin) -> Outcome:
-        release, asset = action.candidate.release, action.candidate.asset
-        if action.unchecked_digest:
-            log.warning("release %s: %s; its bytes are not checked against one", release.tag, action.unchecked_digest)
-            state.note("unchecked-digest", release.tag, action.unchecked_digest)
-        with tempfile.TemporaryDirectory(prefix="release-") as scratch:
-            workdir = Path(scratch)
-            archive = workdir / ASSET_FILE
-            try:
-                self.source.download(asset, archive)
-                accepted = self.gate.check(archive, release.tag, workdir)
-            except (Rejected, AssetError) as error:
-                return self._reject(state, release.tag, str(error))
-            url, commit = self.recorder.record(release.tag, accepted)
-        pending = PendingRollout(
-            tag=release.tag,
-            pin=Pin(release.tag, url, accepted.sha256),
-            previous=running,
-            commit=commit,
-            asset=asset_fingerprint(asset),
-        )
-        state.pending = pending
-        state.note("recorded", release.tag, f"{accepted.reason}; commit {commit or 'unchanged'}")
-        self.store.save(state)
-        self.applier.event("ReleaseAccepted", f"release {release.tag} accepted ({accepted.reason}); rolling out")
-        return self._roll_out(pending, state, running)
+    def _report_republished(self, state: SyncerState, action: Republished) -> Outcome:
+        log.warning("%s", action.reason)
+        self._save(state.with_republication(action.tag, action.fingerprint, action.reason, self.clock()))
+        self.applier.event("ReleaseRepublished", action.reason, warning=True)
+        return Outcome.UP_TO_DATE
 
-    def _roll_out(self, pending: PendingRollout, state: SyncerState, running: Pin) -> Outcome:
-        """``running``: the pin observed on the Deployment at the start of this reconcile."""
-        if running != pending.pin:
-            self.applier.apply(pending.pin)
-        status = self.applier.wait(self.rollout_timeout_s)
-        if after_rollout(status):
-            state.pending, state.deployed, state.deployed_asset = None, pending.tag, pending.asset
-            state.note("deployed", pending.tag, status.message)
-            self.store.save(state)
-            self.applier.event("RolloutComplete", f"model {pending.tag} is serving: {status.message}")
-            log.info("model %s deployed: %s", pending.tag, status.message)
-            return Outcome.DEPLOYED
-        reason = f"rollout did not complete: {status.message}"
-        log.warning("rolling back %s to %s: %s", pending.tag, pending.previous.version, reason)
-        self.applier.apply(pending.previous)
-        self.applier.wait(self.rollout_timeout_s)
-        state.pending, state.unrecorded = None, pending.previous
-        state.fail(pending.tag, reason)
-        self.store.save(state)
+    def _deploy(self, state: SyncerState, step: GateRelease) -> Outcome:
+        """Gate, record, roll out (the scratch folder lives until the bundle is recorded)."""
+        with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+            verdict = after_gate(step, self._gate(step, Path(scratch)))
+            if isinstance(verdict, Reject):
+                return self._reject(state, verdict)
+            roll_out = self._record(verdict)
+        detail = f"{verdict.accepted.reason}; commit {roll_out.pending.commit or 'unchanged'}"
+        state = self._save(state.with_pending(roll_out.pending, detail, self.clock()))
         self.applier.event(
-            "RolledBack", f"model {pending.tag} rolled back to {pending.previous.version}: {reason}", warning=True
+            "ReleaseAccepted", f"release {verdict.tag} accepted ({verdict.accepted.reason}); rolling out"
         )
-        self._record_rollback(state)
+        return self._roll_out(state, roll_out)
+
+    def _gate(self, step: GateRelease, workdir: Path) -> Accepted | Rejected | AssetError:
+        archive = workdir / ASSET_FILE
+        try:
+            self.source.download(step.candidate.asset, archive)
+            return self.gate.check(archive, step.candidate.release.tag, workdir)
+        except (Rejected, AssetError) as refusal:
+            return refusal
+
+    def _record(self, step: RecordRelease) -> RollOut:
+        url, commit = self.recorder.record(step.tag, step.accepted)
+        return after_record(step, url, commit)
+
+    def _roll_out(self, state: SyncerState, step: RollOut) -> Outcome:
+        if step.patch:
+            self.applier.apply(step.pending.pin)
+        decision = after_rollout(step, self.applier.wait(self.rollout_timeout_s))
+        if isinstance(decision, RollBack):
+            return self._roll_back(state, decision)
+        return self._complete(state, decision)
+
+    def _complete(self, state: SyncerState, step: Complete) -> Outcome:
+        tag = step.pending.tag
+        self._save(state.with_deployed(step.pending, step.message, self.clock()))
+        self.applier.event("RolloutComplete", f"model {tag} is serving: {step.message}")
+        log.info("model %s deployed: %s", tag, step.message)
+        return Outcome.DEPLOYED
+
+    def _roll_back(self, state: SyncerState, step: RollBack) -> Outcome:
+        tag = step.pending.tag
+        log.warning("rolling back %s to %s: %s", tag, step.pin.version, step.reason)
+        self.applier.apply(step.pin)
+        self.applier.wait(self.rollout_timeout_s)
+        state = self._save(state.with_rollback(step.pending, step.reason, self.clock()))
+        self.applier.event("RolledBack", f"model {tag} rolled back to {step.pin.version}: {step.reason}", warning=True)
+        self._restore_pin(state, after_rollback(step))
         return Outcome.ROLLED_BACK
 
-    def _record_rollback(self, state: SyncerState) -> None:
-        """Write the rolled-back-to pin to git, so re-applying the manifests keeps it (retried until it works)."""
-        assert state.unrecorded is not None
-        self.recorder.restore_pin(state.unrecorded, "after a failed rollout")
-        state.unrecorded = None
-        self.store.save(state)
+    def _restore_pin(self, state: SyncerState, step: RestorePin) -> SyncerState:
+        """Write the rolled-back-to pin to git, so re-applying the manifests keeps it (``state.unrecorded``
+        keeps it until this works: retried each reconcile)."""
+        self.recorder.restore_pin(step.pin, step.reason)
+        return self._save(state.with_pin_restored())

@@ -15,16 +15,12 @@ from typing import Any
 
 from github import Auth, Github, GithubException, UnknownObjectException
 
-from digits_syncer.gate import Accepted
 from digits_syncer.pin_manifest import render_pin
+from digits_syncer.ports import Accepted, RecordError
 from digits_syncer.state import Pin
 
 log = logging.getLogger("digits_syncer.repo")
 WRITE_ATTEMPTS = 3
-
-
-class RecordError(RuntimeError):
-    """The deployment repository could not be written now."""
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
 from digits_syncer.backoff import backoff, bounded_wait
-from digits_syncer.github_source import Interrupted, SourceError
-from digits_syncer.kube import KubernetesUnavailable
+from digits_syncer.ports import Interrupted, KubernetesUnavailable, RecordError, SourceError
 from digits_syncer.reconcile import Outcome, Syncer
-from digits_syncer.repo_writer import RecordError
 
 log = logging.getLogger("digits_syncer")
 TEMPORARY_ERRORS = (SourceError, KubernetesUnavailable, RecordError, OSError)

@@ -9,7 +9,8 @@ never exceeds ``MAX_STATE_BYTES`` (the oldest entries go first).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,12 +31,12 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
     return text[: max(0, limit - len(marker))] + marker[:limit]
 
 
-def _newest(entries: dict[str, str], count: int) -> dict[str, str]:
+def _newest(entries: Mapping[str, str], count: int) -> dict[str, str]:
     """The last ``count`` entries (insertion order is age), keys and reasons clipped."""
     return {clip(key, MAX_TEXT // 4): clip(value) for key, value in list(entries.items())[-count:]}
 
 
-def _recorded(entries: dict[str, str], key: str, reason: str) -> dict[str, str]:
+def _recorded(entries: Mapping[str, str], key: str, reason: str) -> dict[str, str]:
     """``entries`` with ``key`` recorded as the newest, within ``MAX_RECORDED``."""
     older = {name: why for name, why in entries.items() if name != key}
     return _newest({**older, key: reason}, MAX_RECORDED)
@@ -62,11 +63,14 @@ class PendingRollout:
     """The release asset it was built from (``releases.asset_fingerprint``)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class SyncerState:
-    rejected: dict[str, str] = field(default_factory=dict)
+    """A value: every transition below returns a new state from the old one and an outcome (no I/O,
+    no clock: the time of a history entry is passed in), and a ``StateStore`` persists it."""
+
+    rejected: Mapping[str, str] = field(default_factory=dict)
     """Release tag key -> why the gate refused it. Not tried again unless asked."""
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: Mapping[str, str] = field(default_factory=dict)
     """Release tag -> why its rollout was rolled back. Not tried again unless asked."""
     pending: PendingRollout | None = None
     deployed: str | None = None
@@ -77,30 +81,56 @@ class SyncerState:
     """The asset last reported as a republication of the deployed tag (reported once)."""
     unrecorded: Pin | None = None
     """A pin rolled back to in the cluster but not yet written back to git (retried each reconcile)."""
-    history: list[dict[str, str]] = field(default_factory=list)
-
-    def note(self, event: str, tag: str, detail: str) -> None:
-        stamp = datetime.now(UTC).replace(microsecond=0).isoformat()
-        entry = {"at": stamp, "event": event, "tag": clip(tag, MAX_TEXT // 4), "detail": clip(detail)}
-        self.history = [*self.history, entry][-HISTORY_LENGTH:]
-
-    def reject(self, key: str, reason: str) -> None:
-        """Record that the release recorded as ``key`` (``releases.tag_key``) was refused, and why."""
-        self.rejected = _recorded(self.rejected, key, reason)
-        self.note("rejected", key, reason)
-
-    def fail(self, tag: str, reason: str) -> None:
-        """Record that the rollout of ``tag`` was rolled back, and why."""
-        self.failed = _recorded(self.failed, tag, reason)
-        self.note("rolled-back", tag, reason)
+    history: tuple[Mapping[str, str], ...] = ()
 
     def skipped(self, retry: frozenset[str] = frozenset()) -> frozenset[str]:
         return (frozenset(self.rejected) | frozenset(self.failed)) - retry
 
-    def forget(self, tags: frozenset[str]) -> None:
-        for tag in tags:
-            self.rejected.pop(tag, None)
-            self.failed.pop(tag, None)
+    # -- transitions: the state after an outcome ---------------------------------------------------
+
+    def with_note(self, event: str, tag: str, detail: str, at: datetime) -> SyncerState:
+        """``event`` about ``tag`` added to the history (the newest ``HISTORY_LENGTH`` kept)."""
+        stamp = at.astimezone(UTC).replace(microsecond=0).isoformat()
+        entry = {"at": stamp, "event": event, "tag": clip(tag, MAX_TEXT // 4), "detail": clip(detail)}
+        return replace(self, history=(*self.history, entry)[-HISTORY_LENGTH:])
+
+    def with_retry(self, tags: frozenset[str]) -> SyncerState:
+        """``tags`` forgotten as rejected or rolled back, so they are tried again."""
+        return replace(
+            self,
+            rejected={key: why for key, why in self.rejected.items() if key not in tags},
+            failed={tag: why for tag, why in self.failed.items() if tag not in tags},
+        )
+
+    def with_rejection(self, key: str, reason: str, at: datetime) -> SyncerState:
+        """The release recorded as ``key`` (``releases.tag_key``) was refused, and why."""
+        return replace(self, rejected=_recorded(self.rejected, key, reason)).with_note("rejected", key, reason, at)
+
+    def with_failure(self, tag: str, reason: str, at: datetime) -> SyncerState:
+        """The rollout of ``tag`` failed, and why."""
+        return replace(self, failed=_recorded(self.failed, tag, reason)).with_note("rolled-back", tag, reason, at)
+
+    def with_republication(self, tag: str, fingerprint: str, reason: str, at: datetime) -> SyncerState:
+        """The running ``tag`` was reported as republished with the asset ``fingerprint`` (said once)."""
+        return replace(self, republished=fingerprint).with_note("republished", tag, reason, at)
+
+    def with_pending(self, pending: PendingRollout, detail: str, at: datetime) -> SyncerState:
+        """``pending`` was gated and recorded in git; its rollout starts (a restart resumes it)."""
+        return replace(self, pending=pending).with_note("recorded", pending.tag, detail, at)
+
+    def with_deployed(self, pending: PendingRollout, detail: str, at: datetime) -> SyncerState:
+        """The rollout of ``pending`` completed: its tag is what runs."""
+        done = replace(self, pending=None, deployed=pending.tag, deployed_asset=pending.asset)
+        return done.with_note("deployed", pending.tag, detail, at)
+
+    def with_rollback(self, pending: PendingRollout, reason: str, at: datetime) -> SyncerState:
+        """The rollout of ``pending`` failed and the cluster runs ``pending.previous`` again; git still
+        names ``pending``'s pin until ``with_pin_restored``."""
+        return replace(self, pending=None, unrecorded=pending.previous).with_failure(pending.tag, reason, at)
+
+    def with_pin_restored(self) -> SyncerState:
+        """The rolled-back-to pin was written back to git."""
+        return replace(self, unrecorded=None)
 
     def to_json(self) -> str:
         """The state as JSON (ASCII), within ``MAX_STATE_BYTES``: the oldest history, then the oldest
@@ -108,7 +138,7 @@ class SyncerState:
         data = asdict(self)
         data["rejected"] = _newest(self.rejected, MAX_RECORDED)
         data["failed"] = _newest(self.failed, MAX_RECORDED)
-        data["history"] = self.history[-HISTORY_LENGTH:]
+        data["history"] = list(self.history[-HISTORY_LENGTH:])
         text = json.dumps(data, indent=1)
         while len(text) > MAX_STATE_BYTES and (data["history"] or data["rejected"] or data["failed"]):
             if data["history"]:
@@ -141,5 +171,5 @@ class SyncerState:
             deployed_asset=data.get("deployed_asset", ""),
             republished=data.get("republished", ""),
             unrecorded=Pin(**data["unrecorded"]) if data.get("unrecorded") else None,
-            history=list(data.get("history", []))[-HISTORY_LENGTH:],
+            history=tuple(data.get("history", []))[-HISTORY_LENGTH:],
         )

@@ -9,7 +9,8 @@ import zipfile
 import pytest
 
 from digits_api.bundle import zip_bundle
-from digits_syncer.gate import Gate, GateSettings, Rejected
+from digits_syncer.gate import Gate, GateSettings
+from digits_syncer.ports import Rejected
 from tests.support.archives import write_zip
 from tests.support.bundles import copy_bundle
 from tests.support.paths import FOREIGN_RELEASE

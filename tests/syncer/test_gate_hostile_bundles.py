@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from digits_syncer.gate import Gate, GateSettings, Rejected
+from digits_syncer.gate import Gate, GateSettings
+from digits_syncer.ports import Rejected
 from tests.support.archives import HOSTILE_ENTRIES, write_zip
 from tests.support.bundles import DEEP_MANIFEST, invalid_utf8_manifest, zip_with_manifest
 

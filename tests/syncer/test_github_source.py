@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from digits_syncer.github_source import AssetError, GitHubReleaseSource, SourceError
+from digits_syncer.github_source import GitHubReleaseSource
+from digits_syncer.ports import AssetError, SourceError
 from tests.support.github_server import Fault
 
 

@@ -12,7 +12,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from digits_syncer.github_source import AssetError, GitHubReleaseSource, Interrupted, SourceError
+from digits_syncer.github_source import GitHubReleaseSource
+from digits_syncer.ports import AssetError, Interrupted, SourceError
 from tests.support.github_server import Fault
 from tests.support.servers import wait_until
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import pytest
 
 from digits_syncer.gate import Gate, GateSettings
-from digits_syncer.github_source import GitHubReleaseSource, SourceError
-from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, KubernetesUnavailable, LeaseElector
+from digits_syncer.github_source import GitHubReleaseSource
+from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, LeaseElector
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
+from digits_syncer.ports import KubernetesUnavailable, RecordError, SourceError
 from digits_syncer.reconcile import Outcome, Syncer
 from digits_syncer.releases import ReleaseFilter
-from digits_syncer.repo_writer import GitHubRepoWriter, RecordError, RepoSettings
+from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
 from digits_syncer.state import Pin
 from kubernetes import client
 from tests.support.bundles import publish_bundle

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from digits_syncer.plan import (
     Candidate,
+    Complete,
     Deploy,
+    GateRelease,
     Idle,
     Observed,
+    RecordRelease,
     Reject,
     Republished,
+    RestorePin,
     Resume,
+    RollBack,
+    RollOut,
+    after_gate,
+    after_record,
+    after_rollback,
+    after_rollout,
+    first_step,
     judge,
     judge_labels,
+    pin_to_restore,
     plan,
 )
+from digits_syncer.ports import Accepted, AssetError, Rejected
 from digits_syncer.releases import Asset, Release, asset_fingerprint, tag_key
+from digits_syncer.rollout import RolloutState, RolloutStatus
 from digits_syncer.state import MAX_RECORDED, MAX_STATE_BYTES, MAX_TEXT, PendingRollout, Pin, SyncerState
 
 ASSET = Asset(7, "mnist-cnn-v2.zip", 100, "u/7", "sha256:" + "d" * 64)
@@ -26,6 +41,7 @@ V2 = Candidate(Release(2, "v2", "v2", False, False, datetime(2026, 1, 2, tzinfo=
 PIN_V1 = Pin("v1", "https://example/v1.zip", "a" * 64)
 PIN_V2 = Pin("v2", "https://example/v2.zip", "b" * 64)
 PENDING = PendingRollout("v2", PIN_V2, PIN_V1, "c0ffee")
+AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _with(tag="v2", digest=ASSET.digest, asset_id=7):
@@ -112,9 +128,9 @@ def test_state_stays_bounded_whatever_it_records():
     state = SyncerState()
     hostile = "\x00\u2028\U0001f4a5" * 1_000_000  # 3 M characters, each escaped in JSON
     for n in range(1000):
-        state.reject(f"v{n}", hostile)
-        state.fail(f"w{n}", hostile)
-        state.note("recorded", f"v{n}", hostile)
+        state = state.with_rejection(f"v{n}", hostile, AT)
+        state = state.with_failure(f"w{n}", hostile, AT)
+        state = state.with_note("recorded", f"v{n}", hostile, AT)
     assert len(state.rejected) == MAX_RECORDED and "v999" in state.rejected and "v0" not in state.rejected
     assert all(len(reason) <= MAX_TEXT for reason in state.rejected.values())
     text = state.to_json()
@@ -128,8 +144,67 @@ def test_state_stays_bounded_whatever_it_records():
 
 def test_state_round_trips_and_skips():
     state = SyncerState(rejected={"v3": "bad zip"}, failed={"v4": "stalled"}, pending=PENDING, deployed="v1")
-    state.note("rejected", "v3", "bad zip")
+    state = state.with_note("rejected", "v3", "bad zip", AT)
     again = SyncerState.from_json(state.to_json())
-    assert again == state
+    assert again == state and len(again.history) == 1
     assert again.skipped() == {"v3", "v4"}
     assert again.skipped(frozenset({"v3"})) == {"v4"}
+
+
+ACCEPTED = Accepted(Path("mnist-cnn-v2.zip"), "b" * 64, "v2", 0.99, "holdout accuracy 0.9900")
+GATE_V2 = GateRelease(V2, PIN_V1)
+RECORD_V2 = RecordRelease("v2", ACCEPTED, PIN_V1, asset_fingerprint(ASSET))
+ROLL_OUT_V2 = RollOut(PendingRollout("v2", PIN_V2, PIN_V1, "c0ffee", asset_fingerprint(ASSET)), patch=True)
+FAILED = RollBack(ROLL_OUT_V2.pending, "rollout did not complete: progress deadline exceeded: stalled")
+
+
+@pytest.mark.parametrize(
+    ("decide", "expected"),
+    [
+        # Deploy: gate on what runs now, record what passed, roll out the recorded pin.
+        (lambda: first_step(Deploy(V2), PIN_V1), GATE_V2),
+        (lambda: after_gate(GATE_V2, ACCEPTED), RECORD_V2),
+        (lambda: after_gate(GATE_V2, Rejected("not a valid zip")), Reject("v2", "not a valid zip")),
+        (lambda: after_gate(GATE_V2, AssetError("the release states sha256:00")), Reject("v2", "sha256:00")),
+        (lambda: after_record(RECORD_V2, PIN_V2.url, "c0ffee"), ROLL_OUT_V2),
+        # Resume: patch only when the Deployment does not run the pending pin yet.
+        (lambda: first_step(Resume(PENDING), PIN_V1), RollOut(PENDING, patch=True)),
+        (lambda: first_step(Resume(PENDING), PIN_V2), RollOut(PENDING, patch=False)),
+        # After the rollout: it stands, or it goes back to the pin that ran before, and git follows.
+        (
+            lambda: after_rollout(ROLL_OUT_V2, RolloutStatus(RolloutState.COMPLETE, "2 replicas updated")),
+            Complete(ROLL_OUT_V2.pending, "2 replicas updated"),
+        ),
+        (
+            lambda: after_rollout(
+                ROLL_OUT_V2, RolloutStatus(RolloutState.FAILED, "progress deadline exceeded: stalled")
+            ),
+            FAILED,
+        ),
+        (
+            lambda: after_rollout(ROLL_OUT_V2, RolloutStatus(RolloutState.PROGRESSING, "1 of 2 available")),
+            RollBack(ROLL_OUT_V2.pending, "rollout did not complete: 1 of 2 available"),
+        ),
+        (lambda: after_rollback(FAILED), RestorePin(PIN_V1, "after a failed rollout")),
+        (lambda: pin_to_restore(SyncerState(unrecorded=PIN_V1)), RestorePin(PIN_V1, "after a failed rollout")),
+        (lambda: pin_to_restore(SyncerState()), None),
+    ],
+)
+def test_each_step_follows_from_the_outcome_of_the_one_before(decide, expected):
+    decided = decide()
+    if isinstance(expected, Reject):
+        assert isinstance(decided, Reject) and decided.key == expected.key and expected.reason in decided.reason
+    else:
+        assert decided == expected
+
+
+def test_state_transitions_return_a_new_state_and_leave_the_old_one_alone():
+    before = SyncerState(rejected={"v1": "bad zip"}, pending=ROLL_OUT_V2.pending)
+    after = before.with_rollback(ROLL_OUT_V2.pending, "stalled", AT)
+    assert (after.pending, after.unrecorded, dict(after.failed)) == (None, PIN_V1, {"v2": "stalled"})
+    assert after.history == (
+        {"at": "2026-01-02T03:04:05+00:00", "event": "rolled-back", "tag": "v2", "detail": "stalled"},
+    )
+    assert before == SyncerState(rejected={"v1": "bad zip"}, pending=ROLL_OUT_V2.pending)
+    assert after.with_pin_restored().unrecorded is None
+    assert dict(after.with_retry(frozenset({"v1", "v2"})).rejected) == {} and before.rejected == {"v1": "bad zip"}

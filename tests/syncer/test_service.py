@@ -6,7 +6,7 @@ import threading
 
 import httpx
 
-from digits_syncer.github_source import SourceError
+from digits_syncer.ports import SourceError
 from digits_syncer.reconcile import Outcome
 from digits_syncer.service import Health, SyncerMetrics, run_forever, serve_health
 from tests.support.servers import free_port, wait_until
