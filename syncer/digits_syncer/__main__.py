@@ -117,6 +117,7 @@ def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None 
             settings.deploy_bundle_dir,
             settings.deploy_pin_path,
             settings.record_mode == "pull-request",
+            settings.deployment,
         ),
     )
     applier = KubernetesApplier(api, settings.namespace, settings.deployment, settings.kubernetes_timeout_s)

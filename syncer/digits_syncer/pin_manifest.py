@@ -10,13 +10,14 @@ VERSION_ANNOTATION = "digits.app/model-version"
 FETCH_CONTAINER = "fetch-model"
 
 
-def render_pin(pin: Pin) -> str:
-    """The file the syncer commits with each rollout, so re-applying the manifests keeps the model."""
+def render_pin(pin: Pin, deployment: str) -> str:
+    """The file the syncer commits with each rollout, so re-applying the manifests keeps the model:
+    a patch of the api Deployment named ``deployment`` (the ``DIGITS_SYNCER_DEPLOYMENT`` setting)."""
     return f"""# The pinned model bundle. Empty URL: the api image's baked-in bundle.
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: digits-api
+  name: {_quote(deployment)}
 spec:
   template:
     metadata:

@@ -43,6 +43,8 @@ class RepoSettings:
     bundle_dir: str
     pin_path: str
     pull_request: bool
+    deployment: str
+    """The api Deployment the committed pin patches (``DIGITS_SYNCER_DEPLOYMENT``)."""
 
 
 class GitHubRepoWriter:
@@ -69,7 +71,7 @@ class GitHubRepoWriter:
                 repo,
                 branch,
                 self._settings.pin_path,
-                render_pin(pin).encode(),
+                render_pin(pin, self._settings.deployment).encode(),
                 f"model {tag}: pin the api to {bundle_name}",
             )
             number = self._pull_request(repo, branch, tag) if self._settings.pull_request else None
@@ -85,7 +87,7 @@ class GitHubRepoWriter:
                 repo,
                 self._settings.branch,
                 self._settings.pin_path,
-                render_pin(pin).encode(),
+                render_pin(pin, self._settings.deployment).encode(),
                 f"model {pin.version}: roll back ({reason})",
             )
         except GithubException as error:

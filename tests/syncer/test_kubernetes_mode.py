@@ -52,7 +52,9 @@ def _syncer(plane, hub, mnist, *, api=None, rollout_timeout_s=60.0, dry_run=Fals
         hub.url,
         "t0ken",
         5,
-        RepoSettings(f"{hub.owner}/{hub.deploy}", "main", "models", "kubernetes/base/model-pin.yaml", False),
+        RepoSettings(
+            f"{hub.owner}/{hub.deploy}", "main", "models", "kubernetes/base/model-pin.yaml", False, "digits-api"
+        ),
     )
     return Syncer(
         source,

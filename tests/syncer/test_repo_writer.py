@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import hashlib
 
+import yaml
+
+from digits_syncer.pin_manifest import render_pin
 from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings, git_blob_sha
+from digits_syncer.settings import SyncerSettings
+from digits_syncer.state import Pin
 from tests.support.github_server import Fault
+from tests.support.paths import REPO
 
 BUNDLE = b"PK\x03\x04 pretend this is a bundle zip"
 SHA = hashlib.sha256(BUNDLE).hexdigest()
 
 
-def _writer(hub, pull_request=False):
+def _writer(hub, pull_request=False, deployment="digits-api"):
     settings = RepoSettings(
-        f"{hub.owner}/{hub.deploy}", "main", "models", "kubernetes/base/model-pin.yaml", pull_request
+        f"{hub.owner}/{hub.deploy}", "main", "models", "kubernetes/base/model-pin.yaml", pull_request, deployment
     )
     return GitHubRepoWriter(hub.url, "t0ken", 5, settings)
 
@@ -53,14 +59,28 @@ def test_pull_request_mode_leaves_the_branch_alone(github):
 
 
 def test_the_pin_is_valid_yaml_whatever_its_values_hold():
-    import yaml
-
-    from digits_syncer.pin_manifest import render_pin
-    from digits_syncer.state import Pin
-
     hostile = Pin(version='v2\n        evil: "x"\r\n\x1b[31m\u2028\\', url="https://h/a b#c: d", sha256="")
-    pin = yaml.safe_load(render_pin(hostile))
+    pin = yaml.safe_load(render_pin(hostile, "digits-api\n  namespace: kube-system"))
+    assert pin["metadata"] == {"name": "digits-api\n  namespace: kube-system"}
     template = pin["spec"]["template"]
     assert template["metadata"]["annotations"] == {"digits.app/model-version": hostile.version}
     env = {e["name"]: e["value"] for e in template["spec"]["initContainers"][0]["env"]}
     assert env == {"MODEL_URL": hostile.url, "MODEL_SHA256": ""}
+
+
+def test_the_pin_rendered_for_the_default_deployment_is_the_one_in_the_manifests():
+    committed = yaml.safe_load((REPO / "kubernetes/base/model-pin.yaml").read_text())
+    assert yaml.safe_load(render_pin(Pin("baked-in"), SyncerSettings.model_fields["deployment"].default)) == committed
+
+
+def test_the_committed_pin_patches_the_deployment_named_in_the_settings(github):
+    """DIGITS_SYNCER_DEPLOYMENT names the Deployment the syncer patches; the pin it commits (on recording
+    a release and on restoring one after a roll back) must patch that Deployment, not a fixed name."""
+    writer = _writer(github, deployment="digits-api-canary")
+    writer.record_bundle("v1", "mnist-cnn-v1.zip", BUNDLE, SHA)
+    recorded = yaml.safe_load(github.file_at("main", "kubernetes/base/model-pin.yaml"))
+    assert (recorded["kind"], recorded["metadata"]["name"]) == ("Deployment", "digits-api-canary")
+    writer.restore_pin(Pin("v0", "https://h/v0.zip", "0" * 64), "after a failed rollout")
+    restored = yaml.safe_load(github.file_at("main", "kubernetes/base/model-pin.yaml"))
+    assert restored["metadata"]["name"] == "digits-api-canary"
+    assert restored["spec"]["template"]["metadata"]["annotations"] == {"digits.app/model-version": "v0"}
