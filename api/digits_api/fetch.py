@@ -40,6 +40,7 @@ from digits_api.archive import DEFAULT_LIMITS, ArchiveTooLarge, ExtractionLimits
 from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory
 from digits_api.manifest import Manifest
 from digits_api.model import load_model
+from digits_api.pin_env import MODEL_SHA256, MODEL_URL
 
 log = logging.getLogger("digits_api.fetch")
 CURRENT_LINK = "current"
@@ -476,11 +477,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--url",
-        default=os.environ.get("MODEL_URL", ""),
-        help="bundle zip to fetch (env MODEL_URL); empty: serve the fallback bundle",
+        default=os.environ.get(MODEL_URL, ""),
+        help=f"bundle zip to fetch (env {MODEL_URL}); empty: serve the fallback bundle",
     )
     parser.add_argument(
-        "--sha256", default=os.environ.get("MODEL_SHA256", ""), help="expected sha256 of the zip (env MODEL_SHA256)"
+        "--sha256", default=os.environ.get(MODEL_SHA256, ""), help=f"expected sha256 of the zip (env {MODEL_SHA256})"
     )
     parser.add_argument("--models", type=Path, default=Path(os.environ.get("MODELS_DIR", "/models")))
     parser.add_argument("--fallback", type=Path, help="bundle to link as current when no URL is given")

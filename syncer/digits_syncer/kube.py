@@ -11,7 +11,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from digits_syncer.pin_manifest import FETCH_CONTAINER, VERSION_ANNOTATION
+from digits_syncer.pin_manifest import parse_pin, pin_patch
 from digits_syncer.ports import KubernetesUnavailable
 from digits_syncer.rollout import RolloutStatus, rollout_status
 from digits_syncer.state import Pin, SyncerState
@@ -84,35 +84,11 @@ class KubernetesApplier:
 
     def running_pin(self) -> Pin:
         deployment = self._call(self._apps.read_namespaced_deployment, self._name, self._namespace)
-        template = deployment.spec.template
-        version = (template.metadata.annotations or {}).get(VERSION_ANNOTATION, "")
-        env: dict[str, str] = {}
-        for container in template.spec.init_containers or []:
-            if container.name == FETCH_CONTAINER:
-                env = {e.name: e.value or "" for e in container.env or []}
-        return Pin(version=version, url=env.get("MODEL_URL", ""), sha256=env.get("MODEL_SHA256", ""))
+        return parse_pin(self._apps.api_client.sanitize_for_serialization(deployment))
 
     def apply(self, pin: Pin) -> None:
-        """Start a rolling update to ``pin`` (a strategic merge patch of the pod template)."""
-        patch = {
-            "spec": {
-                "template": {
-                    "metadata": {"annotations": {VERSION_ANNOTATION: pin.version}},
-                    "spec": {
-                        "initContainers": [
-                            {
-                                "name": FETCH_CONTAINER,
-                                "env": [
-                                    {"name": "MODEL_URL", "value": pin.url},
-                                    {"name": "MODEL_SHA256", "value": pin.sha256},
-                                ],
-                            }
-                        ]
-                    },
-                }
-            }
-        }
-        self._call(self._apps.patch_namespaced_deployment, self._name, self._namespace, patch)
+        """Start a rolling update to ``pin``: the pin's strategic merge patch of the Deployment."""
+        self._call(self._apps.patch_namespaced_deployment, self._name, self._namespace, pin_patch(pin, self._name))
 
     def wait(self, timeout_s: float) -> RolloutStatus:
         status: RolloutStatus = call(wait_for_rollout, self._apps, self._namespace, self._name, timeout_s)

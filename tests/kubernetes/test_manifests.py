@@ -7,6 +7,7 @@ import json
 import pytest
 import yaml
 
+from digits_api.pin_env import MODEL_SHA256, MODEL_URL
 from tests.support.manifests import KUSTOMIZATIONS, NAMESPACE, objects, pod_templates, render
 
 
@@ -97,7 +98,7 @@ def test_api_deployment_shape():
     assert container["resources"]["limits"] and container["resources"]["requests"]
     assert container["image"] == "digits-api:dev"
     init = spec["template"]["spec"]["initContainers"][0]
-    assert {e["name"] for e in init["env"]} == {"MODEL_URL", "MODEL_SHA256"}
+    assert {e["name"] for e in init["env"]} == {MODEL_URL, MODEL_SHA256}
     frontend = next(
         o for o in objects("kubernetes/base") if o["kind"] == "Service" and o["metadata"]["name"] == "digits-frontend"
     )

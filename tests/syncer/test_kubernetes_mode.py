@@ -11,7 +11,7 @@ import pytest
 from digits_syncer.gate import Gate, GateSettings
 from digits_syncer.github_source import GitHubReleaseSource
 from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, LeaseElector
-from digits_syncer.pin_manifest import VERSION_ANNOTATION
+from digits_syncer.pin_manifest import MODEL_SHA256, MODEL_URL, VERSION_ANNOTATION
 from digits_syncer.ports import KubernetesUnavailable, RecordError, SourceError
 from digits_syncer.reconcile import Outcome, Syncer
 from digits_syncer.releases import ReleaseFilter
@@ -99,12 +99,12 @@ def test_a_new_release_is_gated_recorded_and_rolled_out(cluster, github, tmp_pat
     assert template.metadata.annotations[VERSION_ANNOTATION] == "v2.0.0"
     env = {e.name: e.value for e in template.spec.init_containers[0].env}
     bundle = github.file_at("main", "models/mnist-cnn-v2.0.0.zip")
-    assert env["MODEL_URL"].endswith("/models/mnist-cnn-v2.0.0.zip")
+    assert env[MODEL_URL].endswith("/models/mnist-cnn-v2.0.0.zip")
     import hashlib
 
-    assert env["MODEL_SHA256"] == hashlib.sha256(bundle).hexdigest()
+    assert env[MODEL_SHA256] == hashlib.sha256(bundle).hexdigest()
     pin = github.file_at("main", "kubernetes/base/model-pin.yaml").decode()
-    assert 'digits.app/model-version: "v2.0.0"' in pin and env["MODEL_SHA256"] in pin
+    assert f'{VERSION_ANNOTATION}: "v2.0.0"' in pin and env[MODEL_SHA256] in pin
     commits = github.commits()
     assert [c.split(" ", 1)[1] for c in commits[:2]] == [
         "model v2.0.0: pin the api to mnist-cnn-v2.0.0.zip",

@@ -6,7 +6,7 @@ import hashlib
 
 import yaml
 
-from digits_syncer.pin_manifest import render_pin
+from digits_syncer.pin_manifest import MODEL_SHA256, MODEL_URL, VERSION_ANNOTATION, render_pin
 from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings, git_blob_sha
 from digits_syncer.settings import SyncerSettings
 from digits_syncer.state import Pin
@@ -63,14 +63,14 @@ def test_the_pin_is_valid_yaml_whatever_its_values_hold():
     pin = yaml.safe_load(render_pin(hostile, "digits-api\n  namespace: kube-system"))
     assert pin["metadata"] == {"name": "digits-api\n  namespace: kube-system"}
     template = pin["spec"]["template"]
-    assert template["metadata"]["annotations"] == {"digits.app/model-version": hostile.version}
+    assert template["metadata"]["annotations"] == {VERSION_ANNOTATION: hostile.version}
     env = {e["name"]: e["value"] for e in template["spec"]["initContainers"][0]["env"]}
-    assert env == {"MODEL_URL": hostile.url, "MODEL_SHA256": ""}
+    assert env == {MODEL_URL: hostile.url, MODEL_SHA256: ""}
 
 
 def test_the_pin_rendered_for_the_default_deployment_is_the_one_in_the_manifests():
-    committed = yaml.safe_load((REPO / "kubernetes/base/model-pin.yaml").read_text())
-    assert yaml.safe_load(render_pin(Pin("baked-in"), SyncerSettings.model_fields["deployment"].default)) == committed
+    committed = (REPO / "kubernetes/base/model-pin.yaml").read_text()
+    assert render_pin(Pin("baked-in"), SyncerSettings.model_fields["deployment"].default) == committed
 
 
 def test_the_committed_pin_patches_the_deployment_named_in_the_settings(github):
@@ -83,4 +83,4 @@ def test_the_committed_pin_patches_the_deployment_named_in_the_settings(github):
     writer.restore_pin(Pin("v0", "https://h/v0.zip", "0" * 64), "after a failed rollout")
     restored = yaml.safe_load(github.file_at("main", "kubernetes/base/model-pin.yaml"))
     assert restored["metadata"]["name"] == "digits-api-canary"
-    assert restored["spec"]["template"]["metadata"]["annotations"] == {"digits.app/model-version": "v0"}
+    assert restored["spec"]["template"]["metadata"]["annotations"] == {VERSION_ANNOTATION: "v0"}
