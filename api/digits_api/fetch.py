@@ -41,6 +41,7 @@ from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verif
 from digits_api.manifest import Manifest
 from digits_api.model import load_model
 from digits_api.pin_env import MODEL_SHA256, MODEL_URL
+from digits_api.token_file import TokenFileError, read_token
 
 log = logging.getLogger("digits_api.fetch")
 CURRENT_LINK = "current"
@@ -58,7 +59,7 @@ class FetchError(RuntimeError):
 
 
 class ConfigurationError(FetchError):
-    """The command was given something unusable (a missing token file, a malformed digest)."""
+    """The command was given something unusable (a malformed digest, neither a URL nor a fallback)."""
 
 
 @dataclass(frozen=True)
@@ -420,27 +421,6 @@ def fetch_bundle(request: FetchRequest, models: Path, limits: ExtractionLimits =
     return installed
 
 
-def read_token(path: Path | None, *, optional: bool = False) -> str | None:
-    """The bearer token in ``path``; a missing file is an error unless ``optional``."""
-    if path is None:
-        return None
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        if optional:
-            return None
-        raise ConfigurationError(f"token file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigurationError(
-            f"token file {path} cannot be read: {getattr(error, 'strerror', None) or error}"
-        ) from error
-    if not token:
-        raise ConfigurationError(f"token file {path} is empty")
-    if not (token.isascii() and token.isprintable()) or " " in token:
-        raise ConfigurationError(f"token file {path} does not hold a single-line token")  # the token is not shown
-    return token
-
-
 def one_line(message: str, url: str, token: str | None) -> str:
     """``message`` as one printable line, without the token or the URL's userinfo and query."""
     if url:
@@ -543,9 +523,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         token = read_token(args.token_file or args.optional_token_file, optional=args.token_file is None)
         _run(args, token)
-    except (FetchError, OSError, http.client.HTTPException, ValueError) as error:
+    except (FetchError, OSError, http.client.HTTPException, ValueError) as error:  # TokenFileError too
         print(f"error: {one_line(str(error), args.url, token)}", file=sys.stderr)
-        return 2 if isinstance(error, ConfigurationError) else 1
+        return 2 if isinstance(error, ConfigurationError | TokenFileError) else 1
     return 0
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any
 
+from digits_api.token_file import TokenFileError
 from digits_syncer.settings import SyncerSettings
 from digits_syncer.state import clip
 
@@ -50,7 +51,10 @@ def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None 
     from digits_syncer.serving import serving_labels, serving_score
     from digits_training.data import load_mnist
 
-    token = settings.token()
+    try:
+        token = settings.token()
+    except TokenFileError as error:
+        raise SystemExit(f"error: {error}") from None
     source = GitHubReleaseSource(
         settings.github_api_url,
         settings.source_repo,

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from digits_api.token_file import read_token
 from digits_syncer.releases import ReleaseFilter, SelectionPolicy
 
 
@@ -149,6 +150,6 @@ class SyncerSettings(BaseSettings):
         return 3 * self.poll_interval_s + 2 * self.rollout_timeout_s
 
     def token(self) -> str | None:
-        if self.github_token_file and self.github_token_file.is_file():
-            return self.github_token_file.read_text().strip() or None
-        return None
+        """The GitHub token; None when no file is named or the named one is missing (the Secret is
+        optional). ``TokenFileError`` for a file that is there but holds no usable token."""
+        return read_token(self.github_token_file, optional=True)
