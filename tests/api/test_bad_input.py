@@ -79,6 +79,8 @@ def test_oversized_body_without_content_length_is_413(api):
         ({"instances": [GOOD, GOOD[:-1]]}, "instances[1]: expected 784 values, got 783"),
         ({"instances": [GOOD, [*GOOD[:-1], 300]]}, "instances[1][783]: grey level 300 is outside 0..255"),
         ({"instances": GOOD}, "instances[0]: expected an array of 784 numbers, got int"),
+        # As many arrays as a batch of two has, and 784 entries in each image, but one value nested a level down.
+        ({"instances": [[[0], *GOOD[1:]], 5]}, "instances[0][0]: expected a number, got a nested list"),
         ([GOOD], 'expected an object {"instances"'),
         ({"instances": [GOOD], "x": 1}, "unexpected fields: x"),
         # Far beyond a batch: refused by counting, before parsing.
