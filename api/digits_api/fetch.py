@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import http.client
 import logging
 import os
@@ -27,6 +26,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from digits_api.archive import DEFAULT_LIMITS, ArchiveTooLarge, ExtractionLimits, disk_bytes
+from digits_api.bounded_sink import BoundedSink, DeadlinePassed, TooLarge, declared_length
 from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory
 from digits_api.manifest import Manifest
 from digits_api.model import load_model
@@ -127,10 +128,12 @@ class _Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        """When it passes, as a ``time.monotonic()`` value."""
         self.expired = False
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
+        self._timer = threading.Timer(seconds, self.expire)
         self._timer.daemon = True
 
     def __enter__(self) -> _Deadline:
@@ -147,7 +150,7 @@ class _Deadline:
         if expired:
             _shut_down(sock)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
             self.expired = True
             sockets = list(self._sockets)
@@ -230,9 +233,18 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _declared_length(response: Any) -> int | None:
-    value = response.headers.get("Content-Length")
-    return int(value) if value is not None and value.strip().isdigit() else None
+def _receive(response: Any, target: Path, limit: int, deadline: _Deadline) -> BoundedSink:
+    """The body, written to ``target`` (created) within ``limit`` bytes until it ends or ``deadline`` passes."""
+    with open(target, "xb") as file:
+        sink = BoundedSink(file, limit=limit, deadline=deadline.at)
+        try:
+            # read1 returns what has arrived, so the deadline is also checked between reads.
+            while not deadline.expired and (chunk := response.read1(_CHUNK)):
+                sink.check()
+                sink.write(chunk)
+        except DeadlinePassed:
+            deadline.expire()  # the clock passed it a moment before the timer fired
+    return sink
 
 
 def download(request: FetchRequest, target: Path, space_left: int | None = None) -> None:
@@ -251,24 +263,18 @@ def download(request: FetchRequest, target: Path, space_left: int | None = None)
     if request.token and source.scheme in ("http", "https"):
         # Unredirected: a GitHub asset redirects to storage that must not see the token.
         http_request.add_unredirected_header("Authorization", f"Bearer {request.token}")
-    digest, size = hashlib.sha256(), 0
     with _Deadline(request.deadline_s) as deadline:
         opener = _opener(deadline)
         try:
             with opener.open(http_request, timeout=min(request.timeout_s, request.deadline_s)) as response:
-                declared = _declared_length(response)
+                declared = declared_length(response.headers.get("Content-Length"))
                 if declared is not None and declared > limit:
                     raise FetchError(f"GET {shown}: the download is {declared} bytes, more than {what}")
-                with open(target, "xb") as sink:
-                    # read1 returns what has arrived, so the deadline is also checked between reads.
-                    while (chunk := response.read1(_CHUNK)) and not deadline.expired:
-                        size += len(chunk)
-                        if size > limit:
-                            raise FetchError(f"GET {shown}: the download exceeds {what}")
-                        digest.update(chunk)
-                        sink.write(chunk)
-                if declared is not None and size < declared and not deadline.expired:
-                    raise FetchError(f"GET {shown}: the reply ended after {size} of its {declared} bytes")
+                sink = _receive(response, target, limit, deadline)
+                if declared is not None and sink.size < declared and not deadline.expired:
+                    raise FetchError(f"GET {shown}: the reply ended after {sink.size} of its {declared} bytes")
+        except TooLarge as error:
+            raise FetchError(f"GET {shown}: the download exceeds {what}") from error
         except urllib.error.HTTPError as error:
             error.close()
             raise FetchError(f"GET {shown}: HTTP {error.code} {error.reason}") from error
@@ -277,9 +283,8 @@ def download(request: FetchRequest, target: Path, space_left: int | None = None)
                 raise FetchError(f"GET {shown}: {_describe(error)}") from error
         if deadline.expired:  # a shut-down socket may also look like the end of the body
             raise FetchError(f"GET {shown}: the download did not finish within {request.deadline_s:g} s")
-    actual = digest.hexdigest()
-    if actual != request.sha256.lower():
-        raise FetchError(f"sha256 of the download is {actual}, expected {request.sha256}")
+    if sink.sha256 != request.sha256.lower():
+        raise FetchError(f"sha256 of the download is {sink.sha256}, expected {request.sha256}")
 
 
 def _install_copy(final: Path, manifest: Manifest) -> ModelBundle | None:

@@ -15,13 +15,14 @@ http(s) URLs, never from https down to http, and the token is sent only to the A
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 import logging
 import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from digits_api.bounded_sink import BoundedSink, DeadlinePassed, Stopped, TooLarge, declared_length
 from digits_syncer.backoff import retry_after_s
 from digits_syncer.ports import AssetError, Interrupted, SourceError
 from digits_syncer.releases import Asset, Release, ReleaseList
@@ -47,11 +49,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ETAG = re.compile(r'(W/)?"[\x21\x23-\x7e]{0,200}"')
 
 
-class _TooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
@@ -60,6 +57,17 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def _problem(error: BaseException) -> str:
     return clip(f"{type(error).__name__}: {error}", 300)
+
+
+@contextmanager
+def _bounds(what: str) -> Iterator[None]:
+    """A transfer's stop request and deadline, as the port's errors."""
+    try:
+        yield
+    except Stopped:
+        raise Interrupted(f"{what}: stopped") from None
+    except DeadlinePassed:
+        raise SourceError(f"{what}: not complete within its deadline") from None
 
 
 # -- the release list, validated field by field ----------------------------------------------------
@@ -170,10 +178,10 @@ class GitHubReleaseSource:
 
     # -- HTTP, with every limit -----------------------------------------------------------------
 
-    def _open(self, url: str, accept: str, headers: dict[str, str], deadline: float, what: str) -> requests.Response:
-        """GET ``url``, following redirects by hand; the response body is not read yet."""
+    def _open(self, url: str, accept: str, headers: dict[str, str], sink: BoundedSink, what: str) -> requests.Response:
+        """GET ``url``, following redirects by hand, within ``sink``'s deadline; the body is not read yet."""
         for _ in range(MAX_REDIRECTS + 1):
-            self._check(deadline, what)
+            sink.check()
             scheme = urlsplit(url).scheme
             if scheme not in ("http", "https"):
                 raise SourceError(f"{what}: redirected to a {clip(scheme, 20)!r} URL; only http(s) is followed")
@@ -188,7 +196,7 @@ class GitHubReleaseSource:
                 sent["Authorization"] = f"Bearer {self._token}"
             try:
                 # Connecting and each socket read are bounded by the request timeout; the whole
-                # transfer by ``deadline``, checked between reads.
+                # transfer by the sink's deadline, checked between reads.
                 response = self._session.get(
                     url, headers=sent, stream=True, allow_redirects=False, timeout=(self._timeout, self._timeout)
                 )
@@ -206,30 +214,18 @@ class GitHubReleaseSource:
             url, headers = following, {}
         raise SourceError(f"{what}: more than {MAX_REDIRECTS} redirects")
 
-    def _check(self, deadline: float, what: str) -> None:
-        if self._stop is not None and self._stop.is_set():
-            raise Interrupted(f"{what}: stopped")
-        if time.monotonic() > deadline:
-            raise SourceError(f"{what}: not complete within its deadline")
-
-    def _chunks(self, response: requests.Response, deadline: float, limit: int, what: str) -> Iterator[bytes]:
-        """The body as it arrives (each read returns what one socket read gave), within ``limit`` bytes."""
-        declared = response.headers.get("Content-Length", "").strip()
-        if re.fullmatch(r"[0-9]{1,20}", declared) and int(declared) > limit:
-            raise _TooLarge(int(declared))
-        size = 0
-        try:
-            while True:
-                self._check(deadline, what)
+    def _read(self, response: requests.Response, sink: BoundedSink, what: str) -> None:
+        """The body into ``sink`` as it arrives (each read returns what one socket read gave)."""
+        sink.expect(declared_length(response.headers.get("Content-Length")))
+        while True:
+            sink.check()
+            try:
                 chunk = response.raw.read1(CHUNK_BYTES, decode_content=False)
-                if not chunk:
-                    return
-                size += len(chunk)
-                if size > limit:
-                    raise _TooLarge(size)
-                yield chunk
-        except (requests.RequestException, Urllib3Error, OSError) as error:
-            raise SourceError(f"{what}: reading the answer failed: {_problem(error)}") from error
+            except (requests.RequestException, Urllib3Error, OSError) as error:
+                raise SourceError(f"{what}: reading the answer failed: {_problem(error)}") from error
+            if not chunk:
+                return
+            sink.write(chunk)
 
     def _status_error(self, response: requests.Response, what: str) -> SourceError:
         status = response.status_code
@@ -243,20 +239,22 @@ class GitHubReleaseSource:
     def list_releases(self) -> ReleaseList:
         what = f"listing releases of {self._repo}"
         deadline = time.monotonic() + LIST_DEADLINE_TIMEOUTS * self._timeout
+        body = io.BytesIO()
+        sink = BoundedSink(body, limit=MAX_LIST_BYTES, deadline=deadline, stop=self._stop)
         headers = {"If-None-Match": self._etag} if self._etag else {}
         url = f"{self._api_url}/repos/{self._repo}/releases?per_page=100"
-        with self._open(url, "application/vnd.github+json", headers, deadline, what) as response:
+        with _bounds(what), self._open(url, "application/vnd.github+json", headers, sink, what) as response:
             if response.status_code == 304:
                 return ReleaseList(self._releases, changed=False)
             if response.status_code != 200:
                 raise self._status_error(response, what)
             try:
-                body = b"".join(self._chunks(response, deadline, MAX_LIST_BYTES, what))
-            except _TooLarge as error:
+                self._read(response, sink, what)
+            except TooLarge as error:
                 raise SourceError(f"{what}: the answer is larger than {MAX_LIST_BYTES} bytes") from error
             etag = response.headers.get("ETag", "")
         try:
-            releases = parse_releases(body)
+            releases = parse_releases(body.getvalue())
         except MalformedRelease as error:
             raise SourceError(f"{what}: GitHub sent a malformed release list: {error}") from error
         self._releases, self._etag = releases, etag if _ETAG.fullmatch(etag) else None
@@ -274,22 +272,20 @@ class GitHubReleaseSource:
         deadline = time.monotonic() + self._download_timeout
         # The documented endpoint, built from the asset's numeric id (not from a URL the list states).
         url = f"{self._api_url}/repos/{self._repo}/releases/assets/{asset.id}"
-        digest = hashlib.sha256()
         try:
-            with self._open(url, "application/octet-stream", {}, deadline, what) as response:
-                if response.status_code != 200:
-                    raise self._status_error(response, what)
-                with open(target, "wb") as sink:
-                    for chunk in self._chunks(response, deadline, self._max_bytes, what):
-                        digest.update(chunk)
-                        sink.write(chunk)
-        except _TooLarge as error:
+            with open(target, "wb") as file, _bounds(what):
+                sink = BoundedSink(file, limit=self._max_bytes, deadline=deadline, stop=self._stop)
+                with self._open(url, "application/octet-stream", {}, sink, what) as response:
+                    if response.status_code != 200:
+                        raise self._status_error(response, what)
+                    self._read(response, sink, what)
+        except TooLarge as error:
             target.unlink(missing_ok=True)
             raise AssetError(f"the asset exceeds the limit of {self._max_bytes} bytes") from error
         except BaseException:
             target.unlink(missing_ok=True)
             raise
-        actual = digest.hexdigest()
+        actual = sink.sha256
         stated = (asset.digest or "").lower()
         if stated.startswith("sha256:") and stated.removeprefix("sha256:") != actual:
             raise AssetError(f"the asset has sha256 {actual}, the release states {clip(asset.digest or '', 80)}")
