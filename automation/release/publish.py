@@ -19,6 +19,7 @@ from github import Auth, Github, GithubException
 
 from digits_api.bundle import BundleError, opened_bundle
 from digits_api.model import load_model
+from digits_api.token_file import TokenFileError, read_token
 
 
 def publish(api_url: str, repo_name: str, token: str, *, tag: str, bundle: Path, prerelease: bool = False) -> str:
@@ -51,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-file", type=Path, help="file holding the token (default: $GITHUB_TOKEN)")
     parser.add_argument("--prerelease", action="store_true", help="publish on the staging channel")
     args = parser.parse_args(argv)
-    token = args.token_file.read_text().strip() if args.token_file else os.environ.get("GITHUB_TOKEN", "")
+    try:
+        token = read_token(args.token_file) if args.token_file else os.environ.get("GITHUB_TOKEN", "")
+    except TokenFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if not token:
         print("error: a token is needed: --token-file or GITHUB_TOKEN", file=sys.stderr)
         return 2

@@ -33,7 +33,9 @@ class SyncerSettings(BaseSettings):
         description="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
     )
     github_token_file: Path | None = Field(
-        default=None, description="File holding a GitHub token (a mounted Secret); unset: anonymous, 60 requests/hour."
+        default=None,
+        description="File holding a GitHub token (a mounted Secret); unset or missing: anonymous, 60 requests/hour;"
+        " a file that holds no single-line token stops the syncer at start.",
     )
     policy: SelectionPolicy = Field(
         default=SelectionPolicy.NEWEST_PUBLISHED, description="newest-published or highest-semver."

@@ -48,3 +48,15 @@ def test_a_bundle_whose_version_is_not_the_tag_is_refused(tmp_path, github, bake
     assert _publish(github, tmp_path, "v9.9.9", bundle) == 1
     assert "manifest says version 'v1.0.0', the tag is 'v9.9.9'" in capsys.readouterr().err
     assert github.releases == []
+
+
+def test_a_token_file_that_holds_no_token_is_refused_without_showing_it(tmp_path, github, baked_in_bundle, capsys):
+    bundle = zip_bundle(copy_bundle(baked_in_bundle, tmp_path / "b", version="v7.0.0"), tmp_path / "x.zip")
+    (tmp_path / "token").write_text("two words\n")
+    arguments = ["--repo", f"{github.owner}/{github.source}", "--tag", "v7.0.0", "--bundle", str(bundle)]
+    assert publish_main([*arguments, "--api-url", github.url, "--token-file", str(tmp_path / "token")]) == 2
+    error = capsys.readouterr().err
+    assert f"token file {tmp_path / 'token'}" in error and "two words" not in error
+    assert publish_main([*arguments, "--api-url", github.url, "--token-file", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert github.releases == []
