@@ -92,7 +92,7 @@ kind-down: ## Delete the kind cluster (images and caches stay)
 e2e: system-deps $(DEV_STAMP) kind-up kind-load deploy ## End-to-end tests in the kind cluster: NodePort page, releases rolled out and back, RBAC
 	$(PY) -m pytest tests/e2e -m e2e
 
-model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/default (about 8 minutes)
+model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/default (about 12 minutes)
 	rm -rf api/models/default
 	$(PY) -m digits_training train --version $(MODEL_VERSION) --out api/models/default \
 	  --reports artifacts/model-report --zip-dir artifacts
