@@ -13,12 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from digits_api.errors import ApiError, bounded
+from digits_api.errors import ApiError, error_response
+from digits_api.fast_path import PredictFastPath
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
 from digits_api.model import DigitModel
 from digits_api.registry import BundleWatcher, ModelRegistry
 from digits_api.routes import service
-from digits_api.routes.predict import predict_router
+from digits_api.routes.predict import PredictRoutes
 from digits_api.settings import ApiSettings
 
 log = logging.getLogger("digits_api")
@@ -58,14 +59,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": bounded(error.detail)}, status_code=error.status_code, headers=error.headers)
+        return error_response(error)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception) -> JSONResponse:
         # Starlette answers this one in plain text otherwise; the traceback is still logged.
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
-    app.include_router(predict_router(registry, metrics, settings))
+    routes = PredictRoutes(registry, metrics, settings)
+    app.include_router(routes.router)
     app.include_router(service.router)
     if settings.static_dir is not None:
         # What no route matches, not what a route matches by path but not by method: mounted at "/", the files
@@ -77,5 +79,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
         async def index() -> HTMLResponse:
             return HTMLResponse(_NO_FRONTEND)
 
+    app.add_middleware(PredictFastPath, handler=routes.predict)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

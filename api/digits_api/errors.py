@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from starlette.responses import JSONResponse
+
 # A detail says what was wrong, not everything that was: an object with 800,000 unknown keys once got a 3.9 MB
 # detail. Messages are built short (see pixels.py); this cap holds whatever else reaches a response.
 MAX_DETAIL_CHARS = 1000
@@ -24,6 +26,11 @@ class ApiError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    """The answer to ``error``: ``{"detail": ...}``, bounded, with the error's status and headers."""
+    return JSONResponse({"detail": bounded(error.detail)}, status_code=error.status_code, headers=error.headers)
 
 
 class MalformedBody(ApiError):

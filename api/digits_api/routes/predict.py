@@ -42,53 +42,63 @@ def _json(content: dict[str, Any], model: DigitModel) -> Response:
     return Response(orjson.dumps(content), media_type="application/json", headers={"X-Model-Version": model.version})
 
 
-def predict_router(registry: ModelRegistry, metrics: ApiMetrics, settings: ApiSettings) -> APIRouter:
+class PredictRoutes:
     """The prediction routes, bound to the app's registry when the app is built.
 
-    The hot path takes the raw request: no per-request dependency resolution.
+    The handlers take the raw request: no per-request dependency resolution. ``predict`` is also what
+    ``fast_path.PredictFastPath`` calls for ``POST /predict``, ahead of the router.
     """
-    router = APIRouter(prefix="/predict", tags=["predict"])
-    # One large body parsed at a time: the interpreter lock serialises parsing anyway, and this bounds the memory
-    # that parsed bodies take however many clients send them at once.
-    parse_limiter = CapacityLimiter(1)
 
-    @router.post(
-        "",
-        summary="Predict one digit",
-        description="Body: a bare JSON array of 784 grey levels 0..255 (row by row, white digit on black), "
-        'or {"pixels": [...]}.',
-        response_model=Prediction,
-        responses=ERRORS,
-        openapi_extra={"requestBody": PREDICT_BODY},
-    )
-    async def predict(request: Request) -> Response:
+    def __init__(self, registry: ModelRegistry, metrics: ApiMetrics, settings: ApiSettings) -> None:
+        self.registry, self.metrics, self.settings = registry, metrics, settings
+        # One large body parsed at a time: the GIL serialises parsing anyway, and this bounds the memory that
+        # parsed bodies take however many clients send them at once.
+        self._parse_limiter = CapacityLimiter(1)
+        self.router = APIRouter(prefix="/predict", tags=["predict"])
+        self.router.add_api_route(
+            "",
+            self.predict,
+            methods=["POST"],
+            summary="Predict one digit",
+            description="Body: a bare JSON array of 784 grey levels 0..255 (row by row, white digit on black), "
+            'or {"pixels": [...]}.',
+            response_model=Prediction,
+            responses=ERRORS,
+            openapi_extra={"requestBody": PREDICT_BODY},
+        )
+        self.router.add_api_route(
+            "/batch",
+            self.predict_batch,
+            methods=["POST"],
+            summary="Predict a batch of digits",
+            response_model=BatchPrediction,
+            responses=ERRORS,
+            openapi_extra={"requestBody": batch_body(settings.max_batch)},
+        )
+
+    async def predict(self, request: Request) -> Response:
+        settings = self.settings
         body = await read_json_body(request, settings.max_predict_body_bytes, settings.body_timeout_s)
         if len(body) <= _INLINE_PARSE_BYTES:
             pixels = single_image(body)
         else:
-            pixels = await anyio.to_thread.run_sync(single_image, body, limiter=parse_limiter)
-        model = registry.current
-        (result,) = _labelled(model, model.predict(pixels), metrics)
+            pixels = await anyio.to_thread.run_sync(single_image, body, limiter=self._parse_limiter)
+        model = self.registry.current
+        (result,) = _labelled(model, model.predict(pixels), self.metrics)
         return _json({**result, "model_version": model.version}, model)
 
-    @router.post(
-        "/batch",
-        summary="Predict a batch of digits",
-        response_model=BatchPrediction,
-        responses=ERRORS,
-        openapi_extra={"requestBody": batch_body(settings.max_batch)},
-    )
-    async def predict_batch(request: Request) -> Response:
+    async def predict_batch(self, request: Request) -> Response:
+        settings = self.settings
         body = await read_json_body(request, settings.max_batch_body_bytes, settings.body_timeout_s)
         if len(body) <= _INLINE_PARSE_BYTES:
             pixels = image_batch(body, settings.max_batch)
         else:
-            pixels = await anyio.to_thread.run_sync(image_batch, body, settings.max_batch, limiter=parse_limiter)
-        model = registry.current
+            pixels = await anyio.to_thread.run_sync(image_batch, body, settings.max_batch, limiter=self._parse_limiter)
+        model = self.registry.current
         if len(pixels) <= _INLINE_BATCH:
             probabilities = model.predict(pixels)
         else:
             probabilities = await run_in_threadpool(model.predict, pixels)
-        return _json({"predictions": _labelled(model, probabilities, metrics), "model_version": model.version}, model)
-
-    return router
+        return _json(
+            {"predictions": _labelled(model, probabilities, self.metrics), "model_version": model.version}, model
+        )
