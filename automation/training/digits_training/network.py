@@ -7,10 +7,14 @@ from keras import layers
 
 
 def build_cnn(n_labels: int) -> keras.Model:
-    """About 4 M multiply-adds per image: a float32 prediction takes about 0.13 ms on one CPU core.
+    """About 3.8 M multiply-adds and 150 k weights: a float32 prediction takes about 0.1 ms on one CPU core.
 
-    The first layer, at full resolution, has 16 filters: with 32 (5.4 M multiply-adds) the network scored the
-    same on the MNIST test set (99.52 % against 99.51 %) and took 40 % longer per image.
+    Sized for serving. The first layer, at full resolution, has 16 filters (32 cost 40 % more time for the
+    same accuracy), and the last features are max-pooled to 3x3 before the dense layer, which cuts the weights
+    from 1.1 MB to 0.6 MB (float32): weights read again from memory rather than the CPU's cache made a
+    prediction between requests more than twice as slow (0.35 against 0.15 ms with 1.1 MB). MNIST test accuracy 99.56 % (the 5.4 M multiply-add network
+    this replaced: 99.52 %).
+
     Takes grey/255 in 0..1 (manifest ``input.scale`` 1), white on black, 28x28x1.
     """
     inputs = keras.Input(shape=(28, 28, 1), name="pixels")
@@ -24,6 +28,7 @@ def build_cnn(n_labels: int) -> keras.Model:
     x = layers.Conv2D(64, 3, padding="valid", use_bias=False)(x)
     x = layers.BatchNormalization(momentum=0.9)(x)
     x = layers.ReLU()(x)
+    x = layers.MaxPooling2D(padding="same")(x)
     x = layers.Flatten()(x)
     x = layers.Dense(128, use_bias=False)(x)
     x = layers.BatchNormalization(momentum=0.9)(x)
