@@ -10,10 +10,10 @@ def build_cnn(n_labels: int) -> keras.Model:
     """About 3.8 M multiply-adds and 150 k weights: a float32 prediction takes about 0.1 ms on one CPU core.
 
     Sized for serving. The first layer, at full resolution, has 16 filters (32 cost 40 % more time for the
-    same accuracy), and the last features are max-pooled to 3x3 before the dense layer, which cuts the weights
-    from 1.1 MB to 0.6 MB (float32): weights read again from memory rather than the CPU's cache made a
-    prediction between requests more than twice as slow (0.35 against 0.15 ms with 1.1 MB). MNIST test accuracy 99.56 % (the 5.4 M multiply-add network
-    this replaced: 99.52 %).
+    same accuracy), and the last features are max-pooled to 3x3 before the dense layer, which cuts the
+    weights from 1.1 MB to 0.6 MB (float32): weights read again from memory rather than the CPU's cache
+    made a prediction between requests more than twice as slow (0.35 against 0.15 ms with 1.1 MB).
+    MNIST test accuracy 99.56 % (the 5.4 M multiply-add network this replaced: 99.52 %).
 
     Takes grey/255 in 0..1 (manifest ``input.scale`` 1), white on black, 28x28x1.
     """
