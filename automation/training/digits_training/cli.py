@@ -87,7 +87,7 @@ def _train(args: argparse.Namespace) -> int:
             epochs=max(2, min(60, -(-30_000 // n_train))),
             max_train_images=15_000,
             augment=False,
-            patience=3,
+            patience=10,
         )
     if args.epochs:
         config = TrainingConfig(**{**config.__dict__, "epochs": args.epochs})
