@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation:$(CURDIR)/syncer
+export PYTHONPATH := $(CURDIR)/bundle:$(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation:$(CURDIR)/syncer
 export DIGITS_CACHE ?= $(HOME)/.cache/digits
 MODEL_VERSION ?= v1.0.0
 HOST ?= 127.0.0.1
@@ -23,7 +23,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip==26.3
 
-$(RUN_STAMP): api/requirements.txt constraints.txt | $(VENV)/bin/python
+$(RUN_STAMP): bundle/requirements.txt api/requirements.txt constraints.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r api/requirements.txt -c constraints.txt
 	touch $@
 
@@ -38,7 +38,7 @@ system-deps: ## Install the Debian packages the tests drive (nginx, chromium, wr
 LOCAL_MODELS := $(CURDIR)/build/models
 
 run: $(RUN_STAMP) ## Serve the app (API + drawing page) at http://127.0.0.1:8000
-	$(PY) -m digits_api.fetch --models $(LOCAL_MODELS) --url "" --fallback $(CURDIR)/api/models/default
+	$(PY) -m digits_bundle.fetch --models $(LOCAL_MODELS) --url "" --fallback $(CURDIR)/api/models/default
 	DIGITS_API_STATIC_DIR=$(CURDIR)/frontend/static DIGITS_API_HOST=$(HOST) DIGITS_API_PORT=$(PORT) \
 	  DIGITS_API_MODEL_PATH=$(LOCAL_MODELS)/current DIGITS_API_WATCH=true $(PY) -m digits_api
 

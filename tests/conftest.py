@@ -11,7 +11,7 @@ from tests.support.servers import api_server
 
 @pytest.fixture(scope="session")
 def mnist():
-    from digits_training.data import load_mnist
+    from digits_bundle.mnist import load_mnist
 
     return load_mnist()
 

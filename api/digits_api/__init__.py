@@ -1,1 +1,1 @@
-"""Digit recogniser: the model bundle format, the TFLite model runtime and the HTTP API."""
+"""Digit recogniser HTTP API: FastAPI over the model runtime of ``digits_bundle``."""

@@ -16,11 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from digits_api.errors import ApiError, error_response
 from digits_api.fast_path import PredictFastPath
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
-from digits_api.model import DigitModel
 from digits_api.registry import BundleWatcher, ModelRegistry
 from digits_api.routes import service
 from digits_api.routes.predict import PredictRoutes
 from digits_api.settings import ApiSettings
+from digits_bundle.runtime import DigitModel
 
 log = logging.getLogger("digits_api")
 

@@ -13,7 +13,7 @@ import numpy as np
 import orjson
 
 from digits_api.errors import InvalidInput, MalformedBody
-from digits_api.manifest import PIXELS
+from digits_bundle.manifest import PIXELS
 
 _NUMBER_TYPES = (int, float)
 # Bytes of a JSON text made only of numbers and arrays: no strings, booleans, nulls or objects.

@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from digits_api.bundle import BundleError, unpack_bundle_zip, verify_directory
 from digits_api.errors import NotReady
-from digits_api.manifest import MANIFEST_FILE
-from digits_api.model import DigitModel, load_model
+from digits_bundle.bundle import BundleError, unpack_bundle_zip, verify_directory
+from digits_bundle.manifest import MANIFEST_FILE
+from digits_bundle.runtime import DigitModel, load_model
 
 log = logging.getLogger("digits_api.registry")
 

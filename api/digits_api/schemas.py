@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from digits_api.manifest import PIXELS
+from digits_bundle.manifest import PIXELS
 
 
 class LabelledPrediction(BaseModel):

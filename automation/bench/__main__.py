@@ -35,7 +35,7 @@ import numpy as np
 from bench import servers as bench_servers
 from bench.servers import Result, Server, measure
 from bench.targets import API, BASELINE, KSERVE, NOOP_ASGI, NOOP_FASTAPI, evaluate_targets
-from digits_training.data import load_mnist
+from digits_bundle.mnist import cache_dir, load_mnist
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "api" / "models" / "default"
@@ -62,7 +62,9 @@ def _kserve_version() -> str:
 
 
 def _servers(kserve_python: Path, images: np.ndarray) -> dict[str, Server]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "api"), str(REPO / "automation")]))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "bundle"), str(REPO / "api"), str(REPO / "automation")])
+    )
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     single = json.dumps(images[DIGIT].reshape(-1).tolist()).encode()
     single_instance = json.dumps({"instances": [images[DIGIT].reshape(-1).tolist()]}).encode()
@@ -178,7 +180,7 @@ def _table(results: dict[str, Result]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    default_cache = Path(os.environ.get("DIGITS_CACHE", Path.home() / ".cache" / "digits"))
+    default_cache = cache_dir()
     parser.add_argument(
         "--kserve-python",
         type=Path,

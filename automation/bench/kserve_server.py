@@ -25,7 +25,7 @@ from ai_edge_litert.interpreter import Interpreter
 from kserve import Model, ModelServer, model_server
 from kserve.errors import InvalidInput
 
-from digits_api.bundle import verify_directory
+from digits_bundle.bundle import verify_directory
 
 MAX_GREY = 255.0
 

@@ -24,7 +24,7 @@ fi
 secret=()
 [ -s "$CA_BUNDLE" ] && secret=(--secret "id=ca,src=$CA_BUNDLE")
 
-docker_build "${python_base[@]}" "${secret[@]}" -t "digits-api:$TAG" "$repo/api"
+docker_build "${python_base[@]}" "${secret[@]}" -t "digits-api:$TAG" -f "$repo/api/Dockerfile" "$repo"
 docker_build "${nginx_base[@]}" -t "digits-frontend:$TAG" "$repo/frontend"
 docker_build "${python_base[@]}" "${secret[@]}" -t "digits-syncer:$TAG" -f "$repo/syncer/Dockerfile" "$repo"
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep "^digits-.*:$TAG "

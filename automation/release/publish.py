@@ -17,9 +17,9 @@ from pathlib import Path
 
 from github import Auth, Github, GithubException
 
-from digits_api.bundle import BundleError, opened_bundle
-from digits_api.model import load_model
-from digits_api.token_file import TokenFileError, read_token
+from digits_bundle.bundle import BundleError, opened_bundle
+from digits_bundle.runtime import load_model
+from digits_bundle.token_file import TokenFileError, read_token
 
 
 def publish(api_url: str, repo_name: str, token: str, *, tag: str, bundle: Path, prerelease: bool = False) -> str:

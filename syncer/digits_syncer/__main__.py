@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import Any
 
-from digits_api.token_file import TokenFileError
+from digits_bundle.token_file import TokenFileError
 from digits_syncer.settings import SyncerSettings
 from digits_syncer.state import clip
 
@@ -45,11 +45,11 @@ class _JsonFormatter(logging.Formatter):
 def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None = None) -> tuple[Any, Any]:
     """The syncer and its leader check, wired from settings (adapters chosen by mode). ``stop``: when
     set, a download in progress ends at once."""
+    from digits_bundle.mnist import load_mnist
     from digits_syncer.gate import Gate, GateSettings
     from digits_syncer.github_source import GitHubReleaseSource
     from digits_syncer.reconcile import Syncer
     from digits_syncer.serving import serving_labels, serving_score
-    from digits_training.data import load_mnist
 
     try:
         token = settings.token()

@@ -14,13 +14,13 @@ from typing import Literal
 
 import numpy as np
 
-from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory, zip_bundle
-from digits_api.manifest import MANIFEST_FILE
-from digits_api.model import load_model
+from digits_bundle.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory, zip_bundle
+from digits_bundle.evaluation import predict_indices
+from digits_bundle.manifest import MANIFEST_FILE
+from digits_bundle.mnist import DataError, Dataset
+from digits_bundle.runtime import load_model
 from digits_syncer.plan import Verdict, judge, judge_labels
 from digits_syncer.ports import Accepted, Rejected
-from digits_training.data import DataError, Dataset
-from digits_training.evaluate import predict_indices
 
 log = logging.getLogger("digits_syncer.gate")
 

@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from digits_api.bounded_sink import BoundedSink, DeadlinePassed, Stopped, TooLarge, declared_length
+from digits_bundle.bounded_sink import BoundedSink, DeadlinePassed, Stopped, TooLarge, declared_length
 from digits_syncer.backoff import retry_after_s
 from digits_syncer.ports import AssetError, Interrupted, SourceError
 from digits_syncer.releases import Asset, Release, ReleaseList

@@ -7,8 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
-from digits_api.bundle import BundleError, read_manifest, verify_directory
-from digits_api.fetch import CURRENT_LINK, FetchError, FetchRequest, fetch_bundle
+from digits_bundle.bundle import BundleError, read_manifest, verify_directory
+from digits_bundle.fetch import CURRENT_LINK, FetchError, FetchRequest, fetch_bundle
 from digits_syncer.ports import Accepted
 from digits_syncer.rollout import RolloutState, RolloutStatus
 from digits_syncer.state import Pin, SyncerState

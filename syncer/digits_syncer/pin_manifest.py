@@ -3,7 +3,7 @@
 One author for this contract: the syncer commits it as ``kubernetes/base/model-pin.yaml``
 (``render_pin``), sends the same document to the cluster (``kube.KubernetesApplier.apply``) and reads
 it back from the Deployment (``parse_pin``); the api's init container reads the env it sets, whose
-names ``digits_api.pin_env`` owns. ``kubernetes/base/api.yaml`` spells the names in YAML, kept equal
+names ``digits_bundle.pin_env`` owns. ``kubernetes/base/api.yaml`` spells the names in YAML, kept equal
 to these by ``tests/kubernetes/test_pin_contract.py``.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 
-from digits_api.pin_env import MODEL_SHA256, MODEL_URL
+from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
 from digits_syncer.state import Pin
 
 VERSION_ANNOTATION = "digits.app/model-version"
 """The pod template's annotation naming the model version (a change of it starts a rollout)."""
 FETCH_CONTAINER = "fetch-model"
-"""The api pods' init container that fetches the pinned bundle (``python -m digits_api.fetch``)."""
+"""The api pods' init container that fetches the pinned bundle (``python -m digits_bundle.fetch``)."""
 PIN_HEADER = "# The pinned model bundle. Empty URL: the api image's baked-in bundle.\n"
 
 __all__ = ["FETCH_CONTAINER", "MODEL_SHA256", "MODEL_URL", "VERSION_ANNOTATION", "parse_pin", "pin_patch", "render_pin"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from digits_api.manifest import VERSION_PATTERN
+from digits_bundle.manifest import VERSION_PATTERN
 
 _TAG = re.compile(VERSION_PATTERN)  # a deployed tag becomes the bundle manifest's version
 MAX_TAG_LENGTH = 250

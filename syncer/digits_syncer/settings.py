@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from digits_api.token_file import read_token
+from digits_bundle.token_file import read_token
 from digits_syncer.releases import ReleaseFilter, SelectionPolicy
 
 

@@ -6,7 +6,7 @@ import httpx
 import numpy as np
 import pytest
 
-from digits_api.bundle import verify_directory
+from digits_bundle.bundle import verify_directory
 from tests.support.bundles import copy_bundle
 from tests.support.servers import api_server
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 import httpx
 
-from digits_api.fetch import switch_current
+from digits_bundle.fetch import switch_current
 from tests.support.bundles import copy_bundle
 from tests.support.servers import api_server, wait_until
 

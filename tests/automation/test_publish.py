@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digits_api.bundle import zip_bundle
+from digits_bundle.bundle import zip_bundle
 from release.publish import main as publish_main
 from tests.support.bundles import copy_bundle
 from tests.support.syncer_cli import syncer_once
@@ -35,7 +35,7 @@ def test_published_release_is_deployed_by_the_syncer(tmp_path, github, baked_in_
     (release,) = github.releases
     assert release["tag_name"] == "v7.0.0" and release["assets"][0]["name"] == "mnist-cnn-v7.0.0.zip"
     assert "test accuracy 0.99" in release["body"]
-    from digits_api.fetch import main as fetch_main
+    from digits_bundle.fetch import main as fetch_main
 
     assert fetch_main(["--models", str(tmp_path / "models"), "--url", "", "--fallback", str(baked_in_bundle)]) == 0
     result = syncer_once(github, tmp_path, "")

@@ -57,7 +57,7 @@ def reference_squeeze(ink: np.ndarray) -> list[int]:
 
 
 def _cases() -> list[dict[str, object]]:
-    from digits_training.data import load_mnist
+    from digits_bundle.mnist import load_mnist
 
     rng = np.random.default_rng(11)
     cases: list[tuple[str, np.ndarray]] = [("empty", np.zeros((50, 60)))]

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from digits_api.pin_env import MODEL_SHA256, MODEL_URL
+from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
 from tests.support.manifests import KUSTOMIZATIONS, NAMESPACE, objects, pod_templates, render
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from digits_api.pin_env import MODEL_SHA256, MODEL_URL
+from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
 from digits_syncer.pin_manifest import FETCH_CONTAINER, VERSION_ANNOTATION, parse_pin, render_pin
 from digits_syncer.settings import SyncerSettings
 from digits_syncer.state import Pin
@@ -26,7 +26,7 @@ def test_the_api_deployment_fetches_with_the_pins_names():
     assert deployment["metadata"]["name"] == SyncerSettings.model_fields["deployment"].default
     init = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["initContainers"]}
     assert list(init) == [FETCH_CONTAINER]
-    assert init[FETCH_CONTAINER]["command"][:3] == ["python3", "-m", "digits_api.fetch"]
+    assert init[FETCH_CONTAINER]["command"][:3] == ["python3", "-m", "digits_bundle.fetch"]
     assert [e["name"] for e in init[FETCH_CONTAINER]["env"]] == [MODEL_URL, MODEL_SHA256]
     assert parse_pin(deployment) == Pin(version="")  # the version comes from the pin alone
 

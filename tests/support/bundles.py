@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from digits_api.bundle import list_files, zip_bundle
+from digits_bundle.bundle import list_files, zip_bundle
 
 DEEP_MANIFEST = b"[" * 100_000 + b"]" * 100_000
 """A manifest nested 100,000 levels deep: a recursive JSON parser runs out of stack on it."""

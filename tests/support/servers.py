@@ -75,7 +75,9 @@ def managed_process(
 
 def python_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("api", "automation/training", "automation", "syncer"))
+    env["PYTHONPATH"] = os.pathsep.join(
+        str(REPO / p) for p in ("bundle", "api", "automation/training", "automation", "syncer")
+    )
     env.update(extra)
     return env
 

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from digits_api.bundle import zip_bundle
+from digits_bundle.bundle import zip_bundle
 from digits_syncer.gate import Gate, GateSettings
 from digits_syncer.ports import Rejected
 from tests.support.archives import write_zip

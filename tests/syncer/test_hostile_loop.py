@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from digits_api.bundle import zip_bundle
-from digits_api.fetch import main as fetch_main
+from digits_bundle.bundle import zip_bundle
+from digits_bundle.fetch import main as fetch_main
 from tests.support.bundles import copy_bundle
 from tests.support.github_server import FakeGitHub, Fault
 from tests.support.paths import FOREIGN_RELEASE

@@ -6,8 +6,8 @@ import json
 
 import httpx
 
-from digits_api.bundle import zip_bundle
-from digits_api.fetch import main as fetch_main
+from digits_bundle.bundle import zip_bundle
+from digits_bundle.fetch import main as fetch_main
 from tests.support.bundles import copy_bundle
 from tests.support.servers import api_server, wait_until
 from tests.support.syncer_cli import TOKEN, syncer_once

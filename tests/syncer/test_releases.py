@@ -127,7 +127,7 @@ def test_a_valid_tag_is_a_valid_manifest_version(baked_in_bundle, tag, problem):
 
     from pydantic import ValidationError
 
-    from digits_api.manifest import Manifest
+    from digits_bundle.manifest import Manifest
 
     manifest = json.loads((baked_in_bundle / "manifest.json").read_text())
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from digits_api.token_file import TokenFileError
+from digits_bundle.token_file import TokenFileError
 from digits_syncer.__main__ import build
 from digits_syncer.settings import SyncerSettings
 

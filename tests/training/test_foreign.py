@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from digits_api.bundle import verify_directory
-from digits_api.model import load_model
-from digits_training.evaluate import predict_indices
+from digits_bundle.bundle import verify_directory
+from digits_bundle.evaluation import predict_indices
+from digits_bundle.runtime import load_model
 from digits_training.foreign import ConversionError, convert_release, saved_model_predict
 from tests.support.paths import FOREIGN_RELEASE, FOREIGN_RELEASE_SHA256
 

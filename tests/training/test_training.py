@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from digits_api.bundle import verify_directory
-from digits_api.manifest import Training
+from digits_bundle.bundle import verify_directory
+from digits_bundle.manifest import Training
 from digits_training.package import BundleSpec, assemble_bundle
 from tests.support.digits import write_image_folders
 from tests.support.servers import python_env

@@ -13,11 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from digits_api.body import read_json_body
 from digits_api.metrics import ApiMetrics
-from digits_api.model import DigitModel
 from digits_api.pixels import image_batch, single_image
 from digits_api.registry import ModelRegistry
 from digits_api.schemas import ERRORS, PREDICT_BODY, BatchPrediction, Prediction, batch_body
 from digits_api.settings import ApiSettings
+from digits_bundle.runtime import DigitModel
 
 # Batches up to this size run on the event loop: cheaper than a thread hop.
 _INLINE_BATCH = 8

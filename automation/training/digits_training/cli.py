@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from digits_api.bundle import BundleError, opened_bundle
-from digits_api.manifest import Training
+from digits_bundle.bundle import BundleError, opened_bundle
+from digits_bundle.manifest import Training
 
 
 def _labels(text: str) -> list[int]:
@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from digits_training.data import load_image_folders, load_mnist
+    from digits_bundle.mnist import load_mnist
+    from digits_training.data import load_image_folders
     from digits_training.package import BundleSpec, assemble_bundle, code_revision, export_keras
     from digits_training.train import TrainingConfig, calibration_inputs, train
 
@@ -129,7 +130,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from digits_training.data import load_mnist
+    from digits_bundle.mnist import load_mnist
     from digits_training.foreign import convert_release
 
     bundle = convert_release(
@@ -145,9 +146,9 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _finish(bundle: object, args: argparse.Namespace) -> int:
-    from digits_api.bundle import ModelBundle
-    from digits_training.evaluate import metrics_summary, write_reports
+    from digits_bundle.bundle import ModelBundle
     from digits_training.package import write_zip
+    from digits_training.reports import metrics_summary, write_reports
 
     assert isinstance(bundle, ModelBundle)
     metrics = bundle.manifest.metrics
@@ -160,9 +161,10 @@ def _finish(bundle: object, args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from digits_api.model import load_model
-    from digits_training.data import load_mnist
-    from digits_training.evaluate import evaluate_model, metrics_summary, write_reports
+    from digits_bundle.evaluation import evaluate_model
+    from digits_bundle.mnist import load_mnist
+    from digits_bundle.runtime import load_model
+    from digits_training.reports import metrics_summary, write_reports
 
     with opened_bundle(args.bundle) as bundle:
         test = load_mnist().subset(bundle.manifest.labels)

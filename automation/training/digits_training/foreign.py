@@ -15,12 +15,12 @@ from typing import Literal
 
 import numpy as np
 
-from digits_api.archive import UnsafeArchiveError, extract_zip
-from digits_api.bundle import ModelBundle
-from digits_api.manifest import MODEL_FILE, Training
-from digits_api.model import DigitModel
-from digits_training.data import Dataset
-from digits_training.evaluate import predict_indices
+from digits_bundle.archive import UnsafeArchiveError, extract_zip
+from digits_bundle.bundle import ModelBundle
+from digits_bundle.evaluation import predict_indices
+from digits_bundle.manifest import MODEL_FILE, Training
+from digits_bundle.mnist import Dataset
+from digits_bundle.runtime import DigitModel
 from digits_training.package import SAVED_MODEL_DIR, BundleSpec, assemble_bundle, saved_model_to_tflite
 
 MIN_AGREEMENT = 0.999

@@ -17,10 +17,10 @@ from typing import Literal
 
 import numpy as np
 
-from digits_api.bundle import ModelBundle, digest_files, verify_directory, write_manifest, zip_bundle
-from digits_api.manifest import MODEL_FILE, SCHEMA_VERSION, InputSpec, Manifest, Metrics, Training
-from digits_api.model import DigitModel, load_model
-from digits_training.evaluate import evaluate_model
+from digits_bundle.bundle import ModelBundle, digest_files, verify_directory, write_manifest, zip_bundle
+from digits_bundle.evaluation import evaluate_model
+from digits_bundle.manifest import MODEL_FILE, SCHEMA_VERSION, InputSpec, Manifest, Metrics, Training
+from digits_bundle.runtime import DigitModel, load_model
 
 SAVED_MODEL_DIR = "saved_model"
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digits_training.data import Dataset
+from digits_bundle.mnist import Dataset
 from digits_training.network import build_augmentation, build_cnn
 
 

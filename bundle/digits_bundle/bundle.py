@@ -3,7 +3,7 @@
 ``load_bundle`` is the one gate every consumer goes through: the manifest must
 parse, every file must be listed with a matching sha256 and nothing unlisted may
 be present. Checking that the model's tensors agree with the manifest needs the
-TFLite runtime and lives in ``digits_api.model``.
+TFLite runtime and lives in ``digits_bundle.runtime``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from digits_api.archive import DEFAULT_LIMITS, ExtractionLimits, UnsafeArchiveError, extract_zip
-from digits_api.manifest import MANIFEST_FILE, MAX_MANIFEST_BYTES, MODEL_FILE, Manifest, ManifestError
+from digits_bundle.archive import DEFAULT_LIMITS, ExtractionLimits, UnsafeArchiveError, extract_zip
+from digits_bundle.manifest import MANIFEST_FILE, MAX_MANIFEST_BYTES, MODEL_FILE, Manifest, ManifestError
 
 
 class BundleError(ValueError):

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import digits_api
-from digits_api.bundle import BundleError, verify_directory, zip_bundle
-from digits_api.fetch import (
+import digits_bundle
+from digits_bundle.bundle import BundleError, verify_directory, zip_bundle
+from digits_bundle.fetch import (
     CURRENT_LINK,
     FetchError,
     FetchRequest,
@@ -33,7 +33,7 @@ from digits_api.fetch import (
     main,
     redact_url,
 )
-from digits_api.model import load_model
+from digits_bundle.runtime import load_model
 from tests.support.archives import HOSTILE_ENTRIES, write_zip
 from tests.support.bundles import DEEP_MANIFEST, copy_bundle, invalid_utf8_manifest, zip_with_manifest
 from tests.support.paths import REPO
@@ -272,12 +272,12 @@ def test_fetching_the_installed_bundle_again_reuses_it(tmp_path, v2_zip):
 
 
 def _fetch_cli(tmp_path: Path, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
-    """``python -m digits_api.fetch`` (the code these tests imported) with its own TMPDIR and a token file."""
+    """``python -m digits_bundle.fetch`` (the code these tests imported) with its own TMPDIR and a token file."""
     (tmp_path / "tmp").mkdir(exist_ok=True)
     (tmp_path / "token").write_text(TOKEN + "\n")
     env = python_env(TMPDIR=str(tmp_path / "tmp"))
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(digits_api.__file__).resolve().parents[1]), env["PYTHONPATH"]])
-    command = [sys.executable, "-m", "digits_api.fetch", "--models", str(tmp_path / "models"), *args]
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(digits_bundle.__file__).resolve().parents[1]), env["PYTHONPATH"]])
+    command = [sys.executable, "-m", "digits_bundle.fetch", "--models", str(tmp_path / "models"), *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
 
 
@@ -507,7 +507,7 @@ def test_the_init_containers_disk_budget_is_its_volumes_size():
         if doc["kind"] == "Deployment"
     ]
     pod = api["spec"]["template"]["spec"]
-    (fetcher,) = [c for c in pod["initContainers"] if c["command"][:3] == ["python3", "-m", "digits_api.fetch"]]
+    (fetcher,) = [c for c in pod["initContainers"] if c["command"][:3] == ["python3", "-m", "digits_bundle.fetch"]]
     (budget,) = [
         arg.removeprefix("--max-disk-bytes=") for arg in fetcher["command"] if arg.startswith("--max-disk-bytes=")
     ]

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits_api.bundle import BundleError, opened_bundle, verify_directory, zip_bundle
-from digits_api.manifest import json_nesting_depth
-from digits_api.model import load_model
-from digits_training.evaluate import evaluate_model
+from digits_bundle.bundle import BundleError, opened_bundle, verify_directory, zip_bundle
+from digits_bundle.evaluation import evaluate_model
+from digits_bundle.manifest import json_nesting_depth
+from digits_bundle.runtime import load_model
 from tests.support.bundles import DEEP_MANIFEST, invalid_utf8_manifest
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from digits_api.bundle import BundleError, ModelBundle
-from digits_api.manifest import PIXELS
+from digits_bundle.bundle import BundleError, ModelBundle
+from digits_bundle.manifest import PIXELS
 
 MAX_GREY = 255.0
 

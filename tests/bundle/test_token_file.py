@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digits_api.token_file import MAX_TOKEN_BYTES, TokenFileError, read_token
+from digits_bundle.token_file import MAX_TOKEN_BYTES, TokenFileError, read_token
 
 SECRET = "ghp_s3cr3t_0123456789"
 

@@ -8,7 +8,7 @@ bundle verification with a self-test of the model, then an atomic switch of
 failure leaves the previous model in place, removes what this run wrote, and ends the
 command with one line on stderr that never shows a token or a URL's credentials.
 
-    python -m digits_api.fetch --url URL --sha256 HEX --models /models
+    python -m digits_bundle.fetch --url URL --sha256 HEX --models /models
         [--token-file F | --optional-token-file F] [--max-bytes N] [--max-disk-bytes N]
         [--timeout S] [--deadline S]
 """
@@ -36,15 +36,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from digits_api.archive import DEFAULT_LIMITS, ArchiveTooLarge, ExtractionLimits, disk_bytes
-from digits_api.bounded_sink import BoundedSink, DeadlinePassed, TooLarge, declared_length
-from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory
-from digits_api.manifest import Manifest
-from digits_api.model import load_model
-from digits_api.pin_env import MODEL_SHA256, MODEL_URL
-from digits_api.token_file import TokenFileError, read_token
+from digits_bundle.archive import DEFAULT_LIMITS, ArchiveTooLarge, ExtractionLimits, disk_bytes
+from digits_bundle.bounded_sink import BoundedSink, DeadlinePassed, TooLarge, declared_length
+from digits_bundle.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory
+from digits_bundle.manifest import Manifest
+from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
+from digits_bundle.runtime import load_model
+from digits_bundle.token_file import TokenFileError, read_token
 
-log = logging.getLogger("digits_api.fetch")
+log = logging.getLogger("digits_bundle.fetch")
 CURRENT_LINK = "current"
 SCRATCH_PREFIX = ".fetch-"
 """What a run writes before it is verified lives in ``<models>/.fetch-<pid>-*``, removed when it ends."""
@@ -458,7 +458,7 @@ def seconds(text: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     defaults = FetchRequest("", "")
     parser = argparse.ArgumentParser(
-        prog="python -m digits_api.fetch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m digits_bundle.fetch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--url",

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from digits_api.bundle import verify_directory
-from digits_api.model import load_model
+from digits_bundle.bundle import verify_directory
+from digits_bundle.runtime import load_model
 
 
 def test_concurrent_predictions_of_mixed_sizes_match_one_at_a_time(baked_in_bundle, mnist):

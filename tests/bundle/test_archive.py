@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from digits_api.archive import ExtractionLimits, UnsafeArchiveError, extract_zip
+from digits_bundle.archive import ExtractionLimits, UnsafeArchiveError, extract_zip
 from tests.support.archives import HOSTILE_ENTRIES, declare_size, write_zip
 
 

@@ -1,6 +1,6 @@
 """The fetcher's environment: the names under which the pin (``kubernetes/base/model-pin.yaml``, the
 syncer's patch of the api Deployment) hands the init container its bundle. Written once, here: the
-fetcher (``digits_api.fetch``) reads them, the syncer's ``pin_manifest`` writes them."""
+fetcher (``digits_bundle.fetch``) reads them, the syncer's ``pin_manifest`` writes them."""
 
 from __future__ import annotations
 

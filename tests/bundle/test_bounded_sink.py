@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from digits_api.bounded_sink import BoundedSink, DeadlinePassed, Stopped, TooLarge, declared_length
+from digits_bundle.bounded_sink import BoundedSink, DeadlinePassed, Stopped, TooLarge, declared_length
 
 
 def _sink(limit=10, deadline_s=60.0, stop=None):
