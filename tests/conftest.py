@@ -29,6 +29,15 @@ def api(tmp_path_factory, baked_in_bundle):
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (Debian's binaries, initdb in a temporary folder), password over TCP."""
+    from tests.support.postgres import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def control_plane(tmp_path_factory):
     """A real kube-apiserver + etcd + controller manager on loopback (see tests/support/control_plane.py)."""
     from tests.support.control_plane import control_plane as start

@@ -18,9 +18,12 @@ from digits_api.fast_path import PredictFastPath
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
 from digits_api.registry import BundleWatcher, ModelRegistry
 from digits_api.routes import service
+from digits_api.routes.feedback import FeedbackRoutes
 from digits_api.routes.predict import PredictRoutes
 from digits_api.settings import ApiSettings
+from digits_api.store_link import StoreLink
 from digits_bundle.runtime import DigitModel
+from digits_store.settings import StoreSettings
 
 log = logging.getLogger("digits_api")
 
@@ -28,8 +31,9 @@ _NO_FRONTEND = """<!doctype html><title>digits API</title>
 <p>The digit recogniser API is running. No frontend is being served here: see <a href="/docs">/docs</a>.</p>"""
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
+def create_app(settings: ApiSettings, store_settings: StoreSettings | None = None) -> FastAPI:
     metrics = ApiMetrics()
+    link = StoreLink(store_settings or StoreSettings())
 
     def on_swap(model: DigitModel) -> None:
         metrics.served(model.version, model.loaded_at or 0.0)
@@ -42,10 +46,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
         watcher = BundleWatcher(registry, settings.watch_interval_s) if settings.watch else None
         if watcher:
             watcher.start()
+        connecting = asyncio.create_task(link.connect())
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals here (not the main thread)
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, registry.reload))
         yield
+        connecting.cancel()
         if watcher:
             watcher.stop()
 
@@ -55,7 +61,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         description="Handwritten digit recognition with a CNN trained on MNIST, served from a versioned model bundle.",
         lifespan=lifespan,
     )
-    app.state.registry, app.state.metrics = registry, metrics
+    app.state.registry, app.state.metrics, app.state.store = registry, metrics, link
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -68,6 +74,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     routes = PredictRoutes(registry, metrics, settings)
     app.include_router(routes.router)
+    app.include_router(FeedbackRoutes(registry, metrics, settings, link).router)
     app.include_router(service.router)
     if settings.static_dir is not None:
         # What no route matches, not what a route matches by path but not by method: mounted at "/", the files

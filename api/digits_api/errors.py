@@ -21,11 +21,12 @@ def bounded(detail: str, limit: int = MAX_DETAIL_CHARS) -> str:
 
 class ApiError(Exception):
     status_code = 400
-    headers: ClassVar[Mapping[str, str]] = {}
+    default_headers: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers: Mapping[str, str] = {**self.default_headers, **(headers or {})}
 
 
 def error_response(error: ApiError) -> JSONResponse:
@@ -57,7 +58,7 @@ class BodyTimeout(ApiError):
     """The client did not send the whole body in time. The rest may still come: the connection is closed."""
 
     status_code = 408
-    headers: ClassVar[Mapping[str, str]] = {"Connection": "close"}
+    default_headers: ClassVar[Mapping[str, str]] = {"Connection": "close"}
 
 
 class ClientGone(ApiError):
@@ -71,3 +72,20 @@ class ClientGone(ApiError):
 
 class NotReady(ApiError):
     status_code = 503
+
+
+class StoreUnavailable(ApiError):
+    """The feedback store cannot take an answer now (predictions are unaffected)."""
+
+    status_code = 503
+    default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "5"}
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class TooManyRequests(ApiError):
+    """Answer with the ``Retry-After`` header the limit computed."""
+
+    status_code = 429

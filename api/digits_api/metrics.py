@@ -15,8 +15,22 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 KNOWN_ROUTES = frozenset(
-    {"/predict", "/predict/batch", "/model", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
+    {
+        "/predict",
+        "/predict/batch",
+        "/feedback",
+        "/feedback/stats",
+        "/model",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/docs",
+        "/openapi.json",
+    }
 )
+# Feedback names a model version the page was told; only versions this process served become label values.
+MAX_VERSION_LABELS = 50
+OTHER_VERSION = "other"
 
 
 class ApiMetrics:
@@ -44,6 +58,14 @@ class ApiMetrics:
         self.model_info = Gauge(
             "digits_model_info", "The served model version (value 1).", ["model_version"], registry=self.registry
         )
+        self.feedback = Counter(
+            "digits_feedback_total",
+            "Answers people gave about predictions, by model version and outcome (right or wrong): live accuracy"
+            " is sum by (model_version) (rate(digits_feedback_total{outcome='right'}[1h])) / sum by (model_version)"
+            " (rate(digits_feedback_total[1h])).",
+            ["model_version", "outcome"],
+            registry=self.registry,
+        )
         self.model_loaded = Gauge(
             "digits_model_loaded_timestamp_seconds", "When the served model was loaded.", registry=self.registry
         )
@@ -52,6 +74,7 @@ class ApiMetrics:
         # Their number is bounded: known routes, the methods the HTTP parser accepts, status codes.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._prediction_children: dict[tuple[str, str], Any] = {}
+        self._served_versions: list[str] = []
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         children = self._request_children.get((route, method, status))
@@ -74,7 +97,13 @@ class ApiMetrics:
                 )
             child.inc(count)
 
+    def count_feedback(self, version: str, right: bool) -> None:
+        label = version if version in self._served_versions else OTHER_VERSION
+        self.feedback.labels(model_version=label, outcome="right" if right else "wrong").inc()
+
     def served(self, version: str, loaded_at: float) -> None:
+        if version not in self._served_versions:
+            self._served_versions = [*self._served_versions, version][-MAX_VERSION_LABELS:]
         self.model_info.clear()
         self.model_info.labels(model_version=version).set(1)
         self.model_loaded.set(loaded_at)
@@ -92,7 +121,11 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        route = path if path in KNOWN_ROUTES else ("/" if not path.startswith(("/predict", "/model")) else "other")
+        route = (
+            path
+            if path in KNOWN_ROUTES
+            else ("/" if not path.startswith(("/predict", "/model", "/feedback")) else "other")
+        )
         started = time.perf_counter()
         status = 500
 

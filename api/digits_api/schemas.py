@@ -28,6 +28,27 @@ class ErrorDetail(BaseModel):
     detail: str = Field(description="What was wrong with the request.")
 
 
+class FeedbackSaved(BaseModel):
+    id: str = Field(description="The store's id of the answer.")
+    created: bool = Field(description="False when this submission had been saved before (a retry).")
+
+
+class VersionAccuracyBody(BaseModel):
+    model_version: str
+    count: int
+    correct: int
+    accuracy: float
+    ci95: tuple[float, float] = Field(description="Wilson score interval of the accuracy, 95 %.")
+
+
+class FeedbackStatsBody(BaseModel):
+    total: int
+    correct: int
+    versions: list[VersionAccuracyBody] = Field(description="Accuracy per model version, most answered first.")
+    labels: list[int]
+    confusion: list[list[int]] = Field(description="confusion[i][j]: given labels[i], predicted labels[j].")
+
+
 class Health(BaseModel):
     status: str
     model_version: str | None = None
@@ -83,6 +104,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         413: "The body is too large.",
         415: "The body is not application/json.",
         422: "JSON, but not valid input (the detail says which value and why).",
-        503: "No model is loaded yet.",
+        503: "No model is loaded yet (for /feedback: the feedback store is unavailable; see Retry-After).",
     }.items()
 }

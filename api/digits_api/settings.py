@@ -39,6 +39,17 @@ class ApiSettings(BaseSettings):
         ge=4096,
         description="Largest /predict/batch request body in bytes; larger ones get 413 before any parsing.",
     )
+    max_feedback_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=4096,
+        description="Largest /feedback request body in bytes (an image and its strokes: typically 10 to 40 KB).",
+    )
+    feedback_per_minute: float = Field(
+        default=30.0, gt=0, description="Answers one browser (its random id) may send a minute, on average."
+    )
+    feedback_burst: int = Field(
+        default=10, ge=1, description="Answers one browser may send at once before the per-minute rate applies."
+    )
     body_timeout_s: float = Field(
         default=10.0, gt=0, description="Seconds a client may take to send a whole request body; slower ones get 408."
     )

@@ -62,9 +62,7 @@ def _kserve_version() -> str:
 
 
 def _servers(kserve_python: Path, images: np.ndarray) -> dict[str, Server]:
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "bundle"), str(REPO / "api"), str(REPO / "automation")])
-    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(REPO / p) for p in ("bundle", "store", "api", "automation")))
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     single = json.dumps(images[DIGIT].reshape(-1).tolist()).encode()
     single_instance = json.dumps({"instances": [images[DIGIT].reshape(-1).tolist()]}).encode()

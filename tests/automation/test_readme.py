@@ -39,7 +39,7 @@ def test_every_readme_command_exists(command):
         assert words[1] in _make_targets(), f"no make target {words[1]}"
     elif "-m" in words:
         module = words[words.index("-m") + 1]
-        paths = [str(REPO / p) for p in ("bundle", "api", "automation/training", "automation", "syncer")]
+        paths = [str(REPO / p) for p in ("bundle", "store", "api", "automation/training", "automation", "syncer")]
         import sys
 
         sys.path[:0] = [p for p in paths if p not in sys.path]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.nginx import UNREACHABLE_API_ROUTES, nginx_frontend
-from tests.support.servers import exchange, free_port, request_head
+from tests.support.servers import exchange, free_port, request_head, wait_until
 
 PIXELS = [0] * 784
 
@@ -45,6 +45,25 @@ def test_predict_and_model_are_proxied(frontend):
     assert model.status_code == 200 and model.json()["version"] == "v1.0.0"
     bad = httpx.post(f"{frontend.url}/predict", json=[1, 2])
     assert bad.status_code == 422 and "expected 784 values" in bad.json()["detail"]
+
+
+def test_feedback_is_proxied_with_its_own_body_limit(frontend):
+    from tests.api.test_feedback import answer
+
+    wait_until(lambda: httpx.post(f"{frontend.url}/feedback", json={}).status_code == 422, 20, "the store")
+    saved = httpx.post(f"{frontend.url}/feedback", json=answer(client="browser-through-nginx-1"))
+    assert saved.status_code == 201, saved.text
+    assert "content-security-policy" in saved.headers
+    # An answer is larger than /predict's 32 KB limit allows, and well within its own.
+    strokes = [[[float(i % 280), float(i % 280), float(i)] for i in range(4000)]]
+    large = answer(client="browser-through-nginx-1", drawing={"width": 280, "height": 280, "strokes": strokes})
+    assert httpx.post(f"{frontend.url}/feedback", json=large).status_code == 201
+    huge = httpx.post(
+        f"{frontend.url}/feedback", content=b"[" + b"0," * 150_000 + b"0]", headers={"content-type": "application/json"}
+    )
+    assert huge.status_code == 413 and huge.json() == {"detail": "request body is too large"}
+    wrong_method = httpx.get(f"{frontend.url}/feedback")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize(("method", "path"), UNREACHABLE_API_ROUTES)

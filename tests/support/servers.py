@@ -76,18 +76,27 @@ def managed_process(
 def python_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        str(REPO / p) for p in ("bundle", "api", "automation/training", "automation", "syncer")
+        str(REPO / p) for p in ("bundle", "store", "api", "automation/training", "automation", "syncer")
     )
     env.update(extra)
     return env
 
 
 @contextmanager
-def api_server(tmp_path: Path, ready_timeout_s: float = 30.0, **settings: str) -> Iterator[RunningServer]:
-    """The real API (``python -m digits_api``) on a free loopback port, ready when /readyz answers 200."""
+def api_server(
+    tmp_path: Path,
+    ready_timeout_s: float = 30.0,
+    store_url: str | None = None,
+    env_extra: dict[str, str] | None = None,
+    **settings: str,
+) -> Iterator[RunningServer]:
+    """The real API (``python -m digits_api``) on a free loopback port, ready when /readyz answers 200. Its
+    feedback store: ``store_url``, by default an SQLite file of its own in ``tmp_path``."""
     port = free_port()
     env = python_env(DIGITS_API_HOST="127.0.0.1", DIGITS_API_PORT=str(port), DIGITS_API_LOG_LEVEL="warning")
+    env["DIGITS_STORE_URL"] = f"sqlite:///{tmp_path}/feedback-{port}.sqlite3" if store_url is None else store_url
     env.update({f"DIGITS_API_{key.upper()}": value for key, value in settings.items()})
+    env.update(env_extra or {})
     log = tmp_path / f"api-{port}.log"
     with managed_process([sys.executable, "-m", "digits_api"], log, env) as process:
         server = RunningServer(f"http://127.0.0.1:{port}", process, log)

@@ -1,0 +1,44 @@
+"""The api's link to the feedback store, made in the background and retried: the api starts, predicts and
+is ready whether the database is up or not; only ``/feedback`` waits for it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from digits_store.engine import create_store_engine
+from digits_store.feedback import FeedbackStore
+from digits_store.migrate import upgrade
+from digits_store.settings import StoreSettings
+
+log = logging.getLogger("digits_api.store")
+MAX_RETRY_S = 60.0
+
+
+class StoreLink:
+    def __init__(self, settings: StoreSettings, first_retry_s: float = 1.0) -> None:
+        self.settings, self.first_retry_s = settings, first_retry_s
+        self.store: FeedbackStore | None = None
+        self.problem = "connecting to the feedback store"
+
+    async def connect(self) -> None:
+        """Until connected and migrated: try, and after a failure wait (doubling, at most a minute)."""
+        if not self.settings.url:
+            self.problem = "no feedback store is configured (DIGITS_STORE_URL is empty)"
+            return
+        wait = self.first_retry_s
+        while self.store is None:
+            try:
+                store, revision = await asyncio.to_thread(self._connect)
+                log.info("feedback store ready at schema revision %s", revision)
+                self.store = store
+            except Exception as error:  # any failure is the store's, never the api's: log it, try again
+                self.problem = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+                log.warning("feedback store unavailable (retrying in %.0f s): %s", wait, self.problem)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, MAX_RETRY_S)
+
+    def _connect(self) -> tuple[FeedbackStore, str | None]:
+        engine = create_store_engine(self.settings)
+        revision = upgrade(engine)
+        return FeedbackStore(engine, self.settings), revision
