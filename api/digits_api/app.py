@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from digits_api.errors import ApiError, error_response
 from digits_api.fast_path import PredictFastPath
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
-from digits_api.model import DigitModel
+from digits_api.model import DigitModel, ModelNotReady
 from digits_api.registry import BundleWatcher, ModelRegistry
 from digits_api.routes import service
 from digits_api.routes.predict import PredictRoutes
@@ -43,7 +43,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         if watcher:
             watcher.start()
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals here (not the main thread)
+        # No signals here (not the main thread): asyncio says so with RuntimeError, uvloop with ValueError.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, registry.reload))
         yield
         if watcher:
@@ -59,6 +60,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error)
+
+    @app.exception_handler(ModelNotReady)
+    async def model_not_ready(request: Request, error: ModelNotReady) -> JSONResponse:
         return error_response(error)
 
     @app.exception_handler(Exception)
