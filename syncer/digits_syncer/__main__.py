@@ -4,6 +4,9 @@ run    the reconcile loop (the in-cluster Deployment, or beside ``make run`` in 
 once   one reconcile; the exit code says what happened:
        0 up to date, deployed or planned; 3 the release was rejected; 4 it was rolled back;
        1 a temporary error (GitHub or Kubernetes unavailable)
+
+Settings it cannot work with (``digits_syncer.settings``) stop either command at start: one line on
+stderr naming the variable, exit 1.
 """
 
 from __future__ import annotations
