@@ -22,7 +22,7 @@ from digits_api.routes.feedback import FeedbackRoutes
 from digits_api.routes.predict import PredictRoutes
 from digits_api.settings import ApiSettings
 from digits_api.store_link import StoreLink
-from digits_bundle.runtime import DigitModel
+from digits_bundle.runtime import DigitModel, ModelNotReady
 from digits_store.settings import StoreSettings
 
 log = logging.getLogger("digits_api")
@@ -48,7 +48,8 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
             watcher.start()
         connecting = asyncio.create_task(link.connect())
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals here (not the main thread)
+        # No signals here (not the main thread): asyncio says so with RuntimeError, uvloop with ValueError.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, registry.reload))
         yield
         connecting.cancel()
@@ -65,6 +66,10 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error)
+
+    @app.exception_handler(ModelNotReady)
+    async def model_not_ready(request: Request, error: ModelNotReady) -> JSONResponse:
         return error_response(error)
 
     @app.exception_handler(Exception)

@@ -7,6 +7,8 @@ from typing import ClassVar
 
 from starlette.responses import JSONResponse
 
+from digits_bundle.runtime import ModelNotReady
+
 # A detail says what was wrong, not everything that was: an object with 800,000 unknown keys once got a 3.9 MB
 # detail. Messages are built short (see pixels.py); this cap holds whatever else reaches a response.
 MAX_DETAIL_CHARS = 1000
@@ -29,9 +31,16 @@ class ApiError(Exception):
         self.headers: Mapping[str, str] = {**self.default_headers, **(headers or {})}
 
 
-def error_response(error: ApiError) -> JSONResponse:
-    """The answer to ``error``: ``{"detail": ...}``, bounded, with the error's status and headers."""
+def error_response(error: ApiError | ModelNotReady) -> JSONResponse:
+    """The answer to ``error``: ``{"detail": ...}``, bounded, with the error's status and headers. The model
+    runtime knows no HTTP: its ``ModelNotReady`` is answered as ``NotReady``."""
+    if isinstance(error, ModelNotReady):
+        error = NotReady(str(error))
     return JSONResponse({"detail": bounded(error.detail)}, status_code=error.status_code, headers=error.headers)
+
+
+ANSWERED = (ApiError, ModelNotReady)
+"""The errors ``error_response`` answers; any other is a 500."""
 
 
 class MalformedBody(ApiError):
@@ -71,7 +80,10 @@ class ClientGone(ApiError):
 
 
 class NotReady(ApiError):
+    """No model is ready to answer yet: one is being loaded (it takes seconds)."""
+
     status_code = 503
+    default_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "5"}
 
 
 class StoreUnavailable(ApiError):

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from digits_api.errors import ApiError, error_response
+from digits_api.errors import ANSWERED, error_response
 
 PATH = "/predict"
 
@@ -31,6 +31,6 @@ class PredictFastPath:
             return
         try:
             response = await self.handler(Request(scope, receive, send))
-        except ApiError as error:
+        except ANSWERED as error:
             response = error_response(error)
         await response(scope, receive, send)

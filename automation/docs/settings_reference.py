@@ -13,14 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _default(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return "unset"
+    if isinstance(value, tuple):
+        value = list(value)
     if isinstance(value, Path):
         return f"`{value.relative_to(README.parent) if value.is_relative_to(README.parent) else value}`"
     if hasattr(value, "value"):
@@ -36,11 +39,25 @@ def table(settings: type[BaseSettings]) -> str:
     return "\n".join(rows)
 
 
+def grouped_tables(settings: type[BaseModel]) -> str:
+    """One table per group of ``settings``, whose fields are settings classes, each under its title and
+    the first line of its docstring."""
+    parts = []
+    for field in settings.model_fields.values():
+        group = field.annotation
+        if not (isinstance(group, type) and issubclass(group, BaseSettings)):
+            raise TypeError(f"{settings.__name__}: {group} is not a group of settings")
+        summary = (group.__doc__ or "").strip().splitlines()[0]
+        parts.append(f"**{field.title}**: {summary}\n\n{table(group)}")
+    return "\n\n".join(parts)
+
+
 def sections() -> dict[str, str]:
     from digits_api.settings import ApiSettings
+    from digits_store.settings import StoreSettings
     from digits_syncer.settings import SyncerSettings
 
-    return {"api": table(ApiSettings), "syncer": table(SyncerSettings)}
+    return {"api": table(ApiSettings), "store": table(StoreSettings), "syncer": grouped_tables(SyncerSettings)}
 
 
 def _replacement(content: str) -> Callable[[re.Match[str]], str]:

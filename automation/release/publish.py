@@ -11,15 +11,25 @@ Works against any GitHub-compatible API base URL (GitHub Enterprise, a local ser
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from github import Auth, Github, GithubException
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from digits_bundle.bundle import BundleError, opened_bundle
 from digits_bundle.runtime import load_model
 from digits_bundle.token_file import TokenFileError, read_token
+
+
+class PublishEnvironment(BaseSettings):
+    """What the publisher takes from its environment: a GitHub Actions job sets both."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
+    github_token: SecretStr = Field(default=SecretStr(""), validation_alias="GITHUB_TOKEN")
 
 
 def publish(api_url: str, repo_name: str, token: str, *, tag: str, bundle: Path, prerelease: bool = False) -> str:
@@ -42,18 +52,21 @@ def publish(api_url: str, repo_name: str, token: str, *, tag: str, bundle: Path,
 
 
 def main(argv: list[str] | None = None) -> int:
+    environment = PublishEnvironment()
     parser = argparse.ArgumentParser(
         prog="python -m release.publish", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repo", required=True, help="owner/name of the training repository")
     parser.add_argument("--tag", required=True)
     parser.add_argument("--bundle", type=Path, required=True, help="the bundle zip to publish")
-    parser.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    parser.add_argument(
+        "--api-url", default=environment.github_api_url, help="GitHub REST API base URL (default: $GITHUB_API_URL)"
+    )
     parser.add_argument("--token-file", type=Path, help="file holding the token (default: $GITHUB_TOKEN)")
     parser.add_argument("--prerelease", action="store_true", help="publish on the staging channel")
     args = parser.parse_args(argv)
     try:
-        token = read_token(args.token_file) if args.token_file else os.environ.get("GITHUB_TOKEN", "")
+        token = read_token(args.token_file) if args.token_file else environment.github_token.get_secret_value()
     except TokenFileError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -39,6 +39,7 @@ from typing import Any
 from digits_bundle.archive import DEFAULT_LIMITS, ArchiveTooLarge, ExtractionLimits, disk_bytes
 from digits_bundle.bounded_sink import BoundedSink, DeadlinePassed, TooLarge, declared_length
 from digits_bundle.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory
+from digits_bundle.fetch_settings import MODELS_DIR, FetchEnvironment
 from digits_bundle.manifest import Manifest
 from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
 from digits_bundle.runtime import load_model
@@ -457,18 +458,19 @@ def seconds(text: str) -> float:
 
 def _parser() -> argparse.ArgumentParser:
     defaults = FetchRequest("", "")
+    environment = FetchEnvironment()
     parser = argparse.ArgumentParser(
         prog="python -m digits_bundle.fetch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--url",
-        default=os.environ.get(MODEL_URL, ""),
+        default=environment.url,
         help=f"bundle zip to fetch (env {MODEL_URL}); empty: serve the fallback bundle",
     )
+    parser.add_argument("--sha256", default=environment.sha256, help=f"expected sha256 of the zip (env {MODEL_SHA256})")
     parser.add_argument(
-        "--sha256", default=os.environ.get(MODEL_SHA256, ""), help=f"expected sha256 of the zip (env {MODEL_SHA256})"
+        "--models", type=Path, default=environment.models, help=f"the models folder (env {MODELS_DIR}, else /models)"
     )
-    parser.add_argument("--models", type=Path, default=Path(os.environ.get("MODELS_DIR", "/models")))
     parser.add_argument("--fallback", type=Path, help="bundle to link as current when no URL is given")
     tokens = parser.add_mutually_exclusive_group()
     tokens.add_argument(

@@ -4,21 +4,41 @@ run    the reconcile loop (the in-cluster Deployment, or beside ``make run`` in 
 once   one reconcile; the exit code says what happened:
        0 up to date, deployed or planned; 3 the release was rejected; 4 it was rolled back;
        1 a temporary error (GitHub or Kubernetes unavailable)
+
+Settings it cannot work with (``digits_syncer.settings``) stop either command at start: one line on
+stderr naming the variable, exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import socket
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from digits_bundle.token_file import TokenFileError
-from digits_syncer.settings import SyncerSettings
+from digits_syncer.ports import GatePort, Source
+from digits_syncer.reconcile import Syncer
+from digits_syncer.settings import (
+    GitHubSourceSettings,
+    RecordMode,
+    ReleaseGateSettings,
+    SyncerSettings,
+    settings_error,
+)
 from digits_syncer.state import clip
+
+if TYPE_CHECKING:
+    from digits_syncer.gate import ServingLabels
 
 MAX_LOG_MESSAGE = 2000
 MAX_LOG_TRACEBACK = 8000
@@ -42,110 +62,129 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None = None) -> tuple[Any, Any]:
-    """The syncer and its leader check, wired from settings (adapters chosen by mode). ``stop``: when
-    set, a download in progress ends at once."""
-    from digits_bundle.mnist import load_mnist
-    from digits_syncer.gate import Gate, GateSettings
-    from digits_syncer.github_source import GitHubReleaseSource
-    from digits_syncer.reconcile import Syncer
-    from digits_syncer.serving import serving_labels, serving_score
+@dataclass(frozen=True)
+class Wiring:
+    """What ``build`` wires from the settings."""
 
+    syncer: Syncer
+    leader: Callable[[], bool]
+    """True while this replica may act (takes or renews the Lease in kubernetes mode)."""
+
+
+def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None = None) -> Wiring:
+    """The syncer and its leader check, each adapter from its group of settings; only the mode in use has its
+    adapters imported. ``stop``: when set, a download in progress ends at once."""
     try:
-        token = settings.token()
+        token = settings.source.token()
     except TokenFileError as error:
         raise SystemExit(f"error: {error}") from None
-    source = GitHubReleaseSource(
-        settings.github_api_url,
-        settings.source_repo,
+    source = _release_source(settings.source, token, settings.operation.max_retry_wait_s, stop)
+    if settings.rollout.mode == "local":
+        return _local_mode(settings, source, dry_run)
+    return _kubernetes_mode(settings, source, token, dry_run)
+
+
+def _release_source(
+    group: GitHubSourceSettings, token: str | None, max_wait_s: float, stop: threading.Event | None
+) -> Source:
+    from digits_syncer.github_source import GitHubReleaseSource
+
+    return GitHubReleaseSource(
+        group.github_api_url,
+        group.source_repo,
         token,
-        settings.request_timeout_s,
-        settings.max_download_bytes,
-        download_timeout_s=settings.download_timeout_s,
-        max_wait_s=settings.max_retry_wait_s,
+        timeout_s=group.request_timeout_s,
+        max_download_bytes=group.max_download_bytes,
+        download_timeout_s=group.download_timeout_s,
+        max_wait_s=max_wait_s,
         stop=stop,
     )
-    mnist_cache: list[Any] = []
 
-    def mnist() -> Any:
-        if not mnist_cache:
-            mnist_cache.append(load_mnist())
-        return mnist_cache[0]
 
-    gate_settings = GateSettings(
-        settings.foreign_labels,
-        settings.foreign_scale,
-        settings.min_accuracy,
-        settings.max_regression,
-        settings.holdout_size,
-        settings.allow_narrower_labels,
+def _gate(group: ReleaseGateSettings, timeout_s: float, serving_labels: ServingLabels | None = None) -> GatePort:
+    """The gate; the serving model's labels come from the api unless ``serving_labels`` is given."""
+    from digits_bundle.mnist import load_mnist
+    from digits_syncer.api_client import serving_labels as api_labels
+    from digits_syncer.api_client import serving_score
+    from digits_syncer.gate import Gate, GateSettings
+
+    rules = GateSettings(
+        foreign_labels=group.foreign_labels,
+        foreign_scale=group.foreign_scale,
+        min_accuracy=group.min_accuracy,
+        max_regression=group.max_regression,
+        holdout_size=group.holdout_size,
+        allow_narrower_labels=group.allow_narrower_labels,
     )
-    score = serving_score(settings.serving_api_url, settings.request_timeout_s)
-    if settings.mode == "local":
-        from digits_syncer.local import FileStateStore, LocalApplier
+    api_url = group.serving_api_url
+    labels = serving_labels or api_labels(api_url, timeout_s)
+    return Gate(rules, functools.cache(load_mnist), serving_score(api_url, timeout_s), labels)
 
-        local = LocalApplier(settings.local_models_dir)
+
+def _local_mode(settings: SyncerSettings, source: Source, dry_run: bool) -> Wiring:
+    from digits_syncer.local import FileStateStore, LocalApplier
+
+    local = LocalApplier(settings.local.local_models_dir)
+    syncer = Syncer(
+        source=source,
         # Local mode compares labels with the installed bundle, what the local api serves.
-        gate = Gate(gate_settings, mnist, score, local.serving_labels)
-        syncer = Syncer(
-            source,
-            gate,
-            local,
-            local,
-            FileStateStore(settings.state_file),
-            settings.release_filter(),
-            settings.rollout_timeout_s,
-            dry_run,
-            settings.require_digest,
-        )
-        return syncer, lambda: True
-    gate = Gate(gate_settings, mnist, score, serving_labels(settings.serving_api_url, settings.request_timeout_s))
+        gate=_gate(settings.gate, settings.source.request_timeout_s, local.serving_labels),
+        recorder=local,
+        applier=local,
+        store=FileStateStore(settings.local.state_file),
+        rules=settings.source.release_filter(),
+        rollout_timeout_s=settings.rollout.rollout_timeout_s,
+        dry_run=dry_run,
+        require_digest=settings.source.require_digest,
+    )
+    return Wiring(syncer, leader=lambda: True)
+
+
+def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None, dry_run: bool) -> Wiring:
     from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, LeaseElector
     from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
     from kubernetes import client, config
 
-    if not settings.deploy_repo:
-        raise SystemExit("error: kubernetes mode needs DIGITS_SYNCER_DEPLOY_REPO (where bundles are recorded)")
     try:
         config.load_incluster_config()
     except config.ConfigException:
         config.load_kube_config()
     api = client.ApiClient()
+    record, rollout = settings.record, settings.rollout
     recorder = GitHubRepoWriter(
-        settings.github_api_url,
+        settings.source.github_api_url,
         token,
-        settings.request_timeout_s,
+        settings.source.request_timeout_s,
         RepoSettings(
-            settings.deploy_repo,
-            settings.deploy_branch,
-            settings.deploy_bundle_dir,
-            settings.deploy_pin_path,
-            settings.record_mode == "pull-request",
-            settings.deployment,
+            repo=record.deploy_repo,
+            branch=record.deploy_branch,
+            bundle_dir=record.deploy_bundle_dir,
+            pin_path=record.deploy_pin_path,
+            pull_request=record.record_mode is RecordMode.PULL_REQUEST,
+            deployment=rollout.deployment,
         ),
     )
-    applier = KubernetesApplier(api, settings.namespace, settings.deployment, settings.kubernetes_timeout_s)
-    store = ConfigMapStateStore(api, settings.namespace, settings.state_configmap, settings.kubernetes_timeout_s)
+    timeout_s = rollout.kubernetes_timeout_s
     elector = LeaseElector(
         api,
-        settings.namespace,
-        settings.lease,
-        identity=settings.identity or socket.gethostname(),
-        duration_s=settings.lease_duration_s,
-        timeout_s=settings.kubernetes_timeout_s,
+        rollout.namespace,
+        rollout.lease,
+        identity=rollout.identity or socket.gethostname(),
+        duration_s=rollout.lease_duration_s,
+        timeout_s=timeout_s,
     )
     syncer = Syncer(
-        source,
-        gate,
-        recorder,
-        applier,
-        store,
-        settings.release_filter(),
-        settings.rollout_timeout_s,
-        dry_run,
-        settings.require_digest,
+        source=source,
+        gate=_gate(settings.gate, settings.source.request_timeout_s),
+        recorder=recorder,
+        applier=KubernetesApplier(api, rollout.namespace, rollout.deployment, timeout_s),
+        store=ConfigMapStateStore(api, rollout.namespace, rollout.state_configmap, timeout_s),
+        rules=settings.source.release_filter(),
+        rollout_timeout_s=rollout.rollout_timeout_s,
+        dry_run=dry_run,
+        require_digest=settings.source.require_digest,
     )
-    return syncer, elector.acquire
+    return Wiring(syncer, leader=elector.acquire)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,17 +201,22 @@ def main(argv: list[str] | None = None) -> int:
         help="forget that TAG was rejected or rolled back, so it is tried again",
     )
     args = parser.parse_args(argv)
-    settings = SyncerSettings()
+    try:
+        settings = SyncerSettings()
+    except (ValidationError, SettingsError) as error:
+        raise SystemExit(f"error: {settings_error(error)}") from None
     handler = logging.StreamHandler()
     handler.setFormatter(_JsonFormatter())
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
+    logging.basicConfig(level=settings.operation.log_level.upper(), handlers=[handler])
 
+    from digits_syncer.health_server import Health, SyncerMetrics, serve_health
+    from digits_syncer.loop import TEMPORARY_ERRORS, run_forever
     from digits_syncer.reconcile import Outcome
-    from digits_syncer.service import TEMPORARY_ERRORS, Health, SyncerMetrics, run_forever, serve_health
 
     log = logging.getLogger("digits_syncer")
     stop = threading.Event()
-    syncer, leader = build(settings, args.dry_run, stop)
+    wiring = build(settings, args.dry_run, stop)
+    syncer, leader = wiring.syncer, wiring.leader
     if args.command == "once":
         # SIGTERM unwinds like Ctrl-C, so scratch folders are removed on the way out.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -193,18 +237,20 @@ def main(argv: list[str] | None = None) -> int:
         syncer.store.save(syncer.store.load().with_retry(frozenset(args.retry)))
     metrics = SyncerMetrics()
     health = Health(settings.liveness_age_s())
-    if settings.health_port:
-        serve_health(settings.health_port, health, metrics)
+    operation = settings.operation
+    if operation.health_port:
+        serve_health(operation.health_port, health, metrics)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     run_forever(
         syncer,
-        interval_s=settings.poll_interval_s,
+        interval_s=operation.poll_interval_s,
         health=health,
         metrics=metrics,
         leader=leader,
         stop=stop,
-        max_wait_s=settings.max_retry_wait_s,
+        max_wait_s=operation.max_retry_wait_s,
+        backoff_s=operation.retry_backoff_s,
     )
     return 0
 

@@ -8,12 +8,10 @@ garbage can neither make the loop spin nor put it to sleep for ever.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-BACKOFF_S = (5.0, 15.0, 60.0, 300.0)
-"""Waits after consecutive temporary failures (the last repeats), unless the server names its own."""
 MIN_WAIT_S = 1.0
 """Never retry sooner than this, whatever the server says (no busy loop)."""
 RATE_LIMIT_WAIT_S = 60.0
@@ -27,9 +25,10 @@ def bounded_wait(seconds: float | None, max_s: float, default_s: float = RATE_LI
     return min(max(seconds, MIN_WAIT_S), max(max_s, MIN_WAIT_S))
 
 
-def backoff(failures: int, max_s: float) -> float:
-    """The wait after ``failures`` consecutive temporary failures (1 for the first)."""
-    return bounded_wait(BACKOFF_S[min(max(failures, 1), len(BACKOFF_S)) - 1], max_s)
+def backoff(failures: int, steps: Sequence[float], max_s: float) -> float:
+    """The wait after ``failures`` consecutive temporary failures (1 for the first): the matching one of
+    ``steps`` (the setting ``retry_backoff_s``; the last repeats), within [MIN_WAIT_S, max_s]."""
+    return bounded_wait(steps[min(max(failures, 1), len(steps)) - 1], max_s)
 
 
 def _number(text: str) -> float | None:

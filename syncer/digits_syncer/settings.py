@@ -1,16 +1,23 @@
-"""Settings of the syncer, from ``DIGITS_SYNCER_*`` environment variables (or a ``.env`` file)."""
+"""Settings of the syncer, from ``DIGITS_SYNCER_*`` environment variables (or a ``.env`` file).
+
+The settings are grouped in code (where releases come from, the gate, the record in git, the rollout,
+local mode, the loop's operation); the variable names are flat: every field reads
+``DIGITS_SYNCER_<FIELD>``, whichever group holds it.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from digits_bundle.token_file import read_token
 from digits_syncer.releases import ReleaseFilter, SelectionPolicy
+
+ENV_PREFIX = "DIGITS_SYNCER_"
 
 
 class RecordMode(StrEnum):
@@ -20,10 +27,13 @@ class RecordMode(StrEnum):
     """Commit to a new branch and open a pull request (the rollout waits for nothing: it follows the commit)."""
 
 
-class SyncerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DIGITS_SYNCER_", env_file=".env", extra="ignore")
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
-    # Source
+
+class GitHubSourceSettings(_Group):
+    """Where releases come from and how they are chosen and downloaded."""
+
     source_repo: str = Field(
         default="sadiksha99/Mlops_project_Azure_ML",
         description="owner/name of the training repository whose releases carry models.",
@@ -45,8 +55,13 @@ class SyncerSettings(BaseSettings):
     allow_prereleases: bool = Field(
         default=False, description="Consider prereleases (a staging channel). Drafts never."
     )
-    poll_interval_s: float = Field(default=300.0, gt=0, description="Seconds between polls of the releases.")
-    request_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of each GitHub request, in seconds.")
+    require_digest: bool = Field(
+        default=False,
+        description="Refuse a release whose model asset states no sha256 digest (else accept it, logged and recorded as unchecked).",
+    )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout of each GitHub request (and of each request to the api), in seconds."
+    )
     max_download_bytes: int = Field(
         default=256 * 1024 * 1024,
         gt=0,
@@ -55,17 +70,19 @@ class SyncerSettings(BaseSettings):
     download_timeout_s: float = Field(
         default=600.0, gt=0, description="Deadline of one whole asset download, redirects included, in seconds."
     )
-    max_retry_wait_s: float = Field(
-        default=900.0,
-        ge=1,
-        description="Longest wait before retrying after a temporary error, whatever GitHub asks, in seconds.",
-    )
-    require_digest: bool = Field(
-        default=False,
-        description="Refuse a release whose model asset states no sha256 digest (else accept it, logged and recorded as unchecked).",
-    )
 
-    # Gate
+    def release_filter(self) -> ReleaseFilter:
+        return ReleaseFilter(self.policy, self.tag_pattern, self.asset_pattern, self.allow_prereleases)
+
+    def token(self) -> str | None:
+        """The GitHub token; None when no file is named or the named one is missing (the Secret is
+        optional). ``TokenFileError`` for a file that is there but holds no usable token."""
+        return read_token(self.github_token_file, optional=True)
+
+
+class ReleaseGateSettings(_Group):
+    """What a release must pass before it is recorded and rolled out."""
+
     foreign_labels: list[int] = Field(
         default=[2, 7, 8], description="Labels of releases without a manifest (output index -> digit)."
     )
@@ -93,9 +110,20 @@ class SyncerSettings(BaseSettings):
         description="The api, to score the serving model on the same holdout (unset: no comparison).",
     )
 
-    # Record
-    deploy_repo: str | None = Field(
-        default=None, description="owner/name of the deployment repository; unset: record nothing in git."
+    @field_validator("foreign_scale", mode="before")
+    @classmethod
+    def _scale_from_text(cls, value: object) -> object:
+        # A Literal of ints does not convert the text an environment variable holds.
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+class RecordSettings(_Group):
+    """Kubernetes mode only: where each accepted bundle and the pin naming it are committed."""
+
+    deploy_repo: str = Field(
+        default="",
+        description="owner/name of the deployment repository; required in kubernetes mode (the syncer stops at start"
+        " without it), unused in local mode.",
     )
     deploy_branch: str = Field(default="main", description="Branch the bundle and the pin are committed to.")
     deploy_bundle_dir: str = Field(
@@ -106,7 +134,10 @@ class SyncerSettings(BaseSettings):
     )
     record_mode: RecordMode = Field(default=RecordMode.PUSH, description="push, or pull-request.")
 
-    # Roll out
+
+class RolloutSettings(_Group):
+    """Where a model is rolled out (the mode), and in kubernetes mode the objects involved."""
+
     mode: Literal["kubernetes", "local"] = Field(
         default="kubernetes", description="Patch the api Deployment, or install into a local model directory."
     )
@@ -126,32 +157,90 @@ class SyncerSettings(BaseSettings):
     kubernetes_timeout_s: float = Field(
         default=15.0, gt=0, description="Timeout of each Kubernetes API request, in seconds."
     )
+
+
+class LocalSettings(_Group):
+    """Local mode only: the model directory the local api serves from, and the syncer's state file."""
+
     local_models_dir: Path = Field(
         default=Path("models"), description="local mode: the directory whose 'current' link the API serves."
     )
     state_file: Path = Field(default=Path("syncer-state.json"), description="local mode: where the state is kept.")
 
-    # Operation
+
+BackoffStep = Annotated[float, Field(ge=1, le=24 * 3600, allow_inf_nan=False)]
+
+
+class OperationSettings(_Group):
+    """The loop: how often it polls, how it waits after errors, how it reports."""
+
+    poll_interval_s: float = Field(default=300.0, gt=0, description="Seconds between polls of the releases.")
+    retry_backoff_s: tuple[BackoffStep, ...] = Field(
+        default=(5.0, 15.0, 60.0, 300.0),
+        min_length=1,
+        max_length=16,
+        description="Waits after consecutive temporary errors, in seconds, a JSON list of 1 to 16 numbers within"
+        " [1, 86400] (the last repeats; a wait GitHub names wins), each cut to DIGITS_SYNCER_MAX_RETRY_WAIT_S.",
+    )
+    max_retry_wait_s: float = Field(
+        default=900.0,
+        ge=1,
+        description="Longest wait before retrying after a temporary error, whatever GitHub asks, in seconds.",
+    )
     health_port: int = Field(
         default=8080, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics (0: none)."
     )
     max_poll_age_s: float | None = Field(
         default=None,
-        description="Not live when the last successful poll is older (default: 3 poll intervals and 2 rollout timeouts).",
+        description="Not live when the last successful poll is older, in seconds; longer than DIGITS_SYNCER_POLL_INTERVAL_S"
+        " (default: 3 poll intervals and 2 rollout timeouts).",
     )
     log_level: str = Field(default="INFO", description="Logging level.")
 
-    def release_filter(self) -> ReleaseFilter:
-        return ReleaseFilter(self.policy, self.tag_pattern, self.asset_pattern, self.allow_prereleases)
+    @model_validator(mode="after")
+    def _poll_age_outlasts_a_poll(self) -> Self:
+        if self.max_poll_age_s is not None and self.max_poll_age_s <= self.poll_interval_s:
+            raise ValueError(
+                f"{ENV_PREFIX}MAX_POLL_AGE_S ({self.max_poll_age_s:g} s) must be longer than"
+                f" {ENV_PREFIX}POLL_INTERVAL_S ({self.poll_interval_s:g} s), or the syncer is never live"
+            )
+        return self
+
+
+class SyncerSettings(BaseModel):
+    """Every setting of the syncer, by group; each group reads its variables when it is not given."""
+
+    source: GitHubSourceSettings = Field(default_factory=GitHubSourceSettings, title="GitHub source")
+    gate: ReleaseGateSettings = Field(default_factory=ReleaseGateSettings, title="Gate")
+    record: RecordSettings = Field(default_factory=RecordSettings, title="Record")
+    rollout: RolloutSettings = Field(default_factory=RolloutSettings, title="Rollout")
+    local: LocalSettings = Field(default_factory=LocalSettings, title="Local mode")
+    operation: OperationSettings = Field(default_factory=OperationSettings, title="Operation")
+
+    @model_validator(mode="after")
+    def _kubernetes_mode_records_in_git(self) -> Self:
+        if self.rollout.mode == "kubernetes" and not self.record.deploy_repo:
+            raise ValueError(
+                f"kubernetes mode commits every accepted bundle to a deployment repository: set"
+                f" {ENV_PREFIX}DEPLOY_REPO (owner/name)"
+            )
+        return self
 
     def liveness_age_s(self) -> float:
         """How old the last successful poll may get while the syncer is live. One reconcile may wait out a
         rollout and then its roll back, so the default leaves room for both beyond a few missed polls."""
-        if self.max_poll_age_s is not None:
-            return self.max_poll_age_s
-        return 3 * self.poll_interval_s + 2 * self.rollout_timeout_s
+        if self.operation.max_poll_age_s is not None:
+            return self.operation.max_poll_age_s
+        return 3 * self.operation.poll_interval_s + 2 * self.rollout.rollout_timeout_s
 
-    def token(self) -> str | None:
-        """The GitHub token; None when no file is named or the named one is missing (the Secret is
-        optional). ``TokenFileError`` for a file that is there but holds no usable token."""
-        return read_token(self.github_token_file, optional=True)
+
+def settings_error(error: ValidationError | SettingsError) -> str:
+    """``error`` as one line naming the variables at fault."""
+    if isinstance(error, SettingsError):  # a value that is not the JSON its field needs
+        return f"invalid settings: {error}"
+    problems = []
+    for item in error.errors():
+        fields = [part for part in item["loc"] if isinstance(part, str)]
+        where = f"{ENV_PREFIX}{fields[-1].upper()}: " if fields else ""
+        problems.append(where + item["msg"].removeprefix("Value error, "))
+    return "invalid settings: " + "; ".join(problems)

@@ -60,3 +60,15 @@ def test_a_token_file_that_holds_no_token_is_refused_without_showing_it(tmp_path
     assert publish_main([*arguments, "--api-url", github.url, "--token-file", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert github.releases == []
+
+
+def test_the_api_url_and_the_token_come_from_the_environment(tmp_path, github, baked_in_bundle, monkeypatch, capsys):
+    bundle = zip_bundle(copy_bundle(baked_in_bundle, tmp_path / "b", version="v7.0.0"), tmp_path / "x.zip")
+    arguments = ["--repo", f"{github.owner}/{github.source}", "--tag", "v7.0.0", "--bundle", str(bundle)]
+    monkeypatch.setenv("GITHUB_API_URL", github.url)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    assert publish_main(arguments) == 2
+    assert "a token is needed" in capsys.readouterr().err
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    assert publish_main(arguments) == 0
+    assert [release["tag_name"] for release in github.releases] == ["v7.0.0"]

@@ -33,6 +33,8 @@ from digits_bundle.fetch import (
     main,
     redact_url,
 )
+from digits_bundle.fetch_settings import MODELS_DIR
+from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
 from digits_bundle.runtime import load_model
 from tests.support.archives import HOSTILE_ENTRIES, write_zip
 from tests.support.bundles import DEEP_MANIFEST, copy_bundle, invalid_utf8_manifest, zip_with_manifest
@@ -161,6 +163,18 @@ def test_fetches_verifies_and_switches(tmp_path, served, v2_zip):
     assert _current_version(models) == "v2"
     assert _Handler.seen_authorization == ["Bearer s3cret"]
     assert [p.name for p in models.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_pins_variables_are_the_defaults_and_flags_win(tmp_path, served, v2_zip, monkeypatch):
+    _, url = served
+    monkeypatch.setenv(MODEL_URL, f"{url}/mnist-cnn-v2.zip")
+    monkeypatch.setenv(MODEL_SHA256, _sha(v2_zip))
+    monkeypatch.setenv(MODELS_DIR, str(tmp_path / "from-env"))
+    assert main([]) == 0
+    assert _current_version(tmp_path / "from-env") == "v2"
+    assert main(["--models", str(tmp_path / "from-flag")]) == 0
+    assert _current_version(tmp_path / "from-flag") == "v2"
+    assert main(["--sha256", "0" * 64, "--models", str(tmp_path / "other")]) == 1
 
 
 def test_token_is_not_forwarded_across_redirects(tmp_path, served, v2_zip):

@@ -18,7 +18,7 @@ import pytest
 
 from digits_syncer.kube import ConfigMapStateStore
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
-from digits_syncer.settings import SyncerSettings
+from digits_syncer.settings import RecordSettings
 from digits_syncer.state import SyncerState
 from kubernetes import client
 from tests.support.bundles import publish_bundle
@@ -28,7 +28,7 @@ from tests.support.paths import ARTIFACTS
 from tests.support.servers import wait_until
 
 API_SELECTOR = "app.kubernetes.io/name=digits-api"
-PIN_PATH = SyncerSettings.model_fields["deploy_pin_path"].default  # the syncer in the cluster keeps the default
+PIN_PATH = RecordSettings.model_fields["deploy_pin_path"].default  # the syncer in the cluster keeps the default
 REQUEST_INTERVAL_S = 0.1  # 10 requests a second: under the frontend's per-client rate limit (20 r/s)
 
 

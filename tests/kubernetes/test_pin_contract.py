@@ -9,7 +9,7 @@ import yaml
 
 from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
 from digits_syncer.pin_manifest import FETCH_CONTAINER, VERSION_ANNOTATION, parse_pin, render_pin
-from digits_syncer.settings import SyncerSettings
+from digits_syncer.settings import RolloutSettings
 from digits_syncer.state import Pin
 from tests.support.paths import REPO
 
@@ -23,7 +23,7 @@ def _api_deployment() -> dict[str, Any]:
 
 def test_the_api_deployment_fetches_with_the_pins_names():
     deployment = _api_deployment()
-    assert deployment["metadata"]["name"] == SyncerSettings.model_fields["deployment"].default
+    assert deployment["metadata"]["name"] == RolloutSettings.model_fields["deployment"].default
     init = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["initContainers"]}
     assert list(init) == [FETCH_CONTAINER]
     assert init[FETCH_CONTAINER]["command"][:3] == ["python3", "-m", "digits_bundle.fetch"]
@@ -33,7 +33,7 @@ def test_the_api_deployment_fetches_with_the_pins_names():
 
 def test_the_committed_pin_is_what_the_syncer_renders_for_the_baked_in_bundle():
     text = (BASE / "model-pin.yaml").read_text()
-    assert text == render_pin(Pin("baked-in"), SyncerSettings.model_fields["deployment"].default)
+    assert text == render_pin(Pin("baked-in"), RolloutSettings.model_fields["deployment"].default)
     pin = yaml.safe_load(text)
     template = pin["spec"]["template"]
     assert list(template["metadata"]["annotations"]) == [VERSION_ANNOTATION]

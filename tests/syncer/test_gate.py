@@ -116,7 +116,7 @@ def test_a_bundle_whose_version_is_not_the_tag_is_rejected(tmp_path, mnist, bund
 @pytest.mark.parametrize("allow", [False, True])
 def test_a_release_narrower_than_the_serving_model_is_rejected(tmp_path, mnist, baked_in_bundle, api, allow):
     """The serving api reports ten labels; a three-label release would leave the app answering 2, 7 or 8."""
-    from digits_syncer.serving import serving_labels
+    from digits_syncer.api_client import serving_labels
 
     labels = serving_labels(api.url, 10)
     assert labels() == list(range(10))

@@ -208,6 +208,46 @@ def test_dry_run_changes_nothing(cluster, github, tmp_path, baked_in_bundle, mni
     assert _deployment(cluster).spec.template == before and github.commits() == commits
 
 
+def test_the_entry_point_wires_kubernetes_mode_from_its_settings(cluster, github, tmp_path, baked_in_bundle):
+    """``python -m digits_syncer`` in kubernetes mode: each adapter takes its names from its group of settings."""
+    import subprocess
+    import sys
+
+    from tests.support.servers import python_env
+
+    _reset_state(cluster)
+    publish_bundle(github, baked_in_bundle, tmp_path, "v5.0.0")
+    coordination = client.CoordinationV1Api(cluster.api_client())
+    lease = client.V1Lease(metadata=client.V1ObjectMeta(name="digits-syncer-wiring"), spec=client.V1LeaseSpec())
+    coordination.create_namespaced_lease("digits", lease)
+    env = python_env(
+        KUBECONFIG=str(cluster.kubeconfig),
+        DIGITS_SYNCER_GITHUB_API_URL=github.url,
+        DIGITS_SYNCER_SOURCE_REPO=f"{github.owner}/{github.source}",
+        DIGITS_SYNCER_DEPLOY_REPO=f"{github.owner}/{github.deploy}",
+        DIGITS_SYNCER_NAMESPACE="digits",
+        DIGITS_SYNCER_DEPLOYMENT="digits-api",
+        DIGITS_SYNCER_STATE_CONFIGMAP="digits-syncer-state",
+        DIGITS_SYNCER_LEASE="digits-syncer-wiring",
+        DIGITS_SYNCER_IDENTITY="wired-replica",
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "digits_syncer", "once", "--dry-run"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "planned"), done.stderr[-2000:]
+        assert "v5.0.0" in done.stderr
+        held = coordination.read_namespaced_lease("digits-syncer-wiring", "digits")
+        assert held.spec.holder_identity == "wired-replica"
+    finally:
+        coordination.delete_namespaced_lease("digits-syncer-wiring", "digits")
+
+
 def test_only_one_syncer_holds_the_lease(cluster):
     def elector(identity):
         return LeaseElector(

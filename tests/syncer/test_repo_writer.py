@@ -8,7 +8,7 @@ import yaml
 
 from digits_syncer.pin_manifest import MODEL_SHA256, MODEL_URL, VERSION_ANNOTATION, render_pin
 from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings, git_blob_sha
-from digits_syncer.settings import SyncerSettings
+from digits_syncer.settings import RolloutSettings
 from digits_syncer.state import Pin
 from tests.support.github_server import Fault
 from tests.support.paths import REPO
@@ -70,7 +70,7 @@ def test_the_pin_is_valid_yaml_whatever_its_values_hold():
 
 def test_the_pin_rendered_for_the_default_deployment_is_the_one_in_the_manifests():
     committed = (REPO / "kubernetes/base/model-pin.yaml").read_text()
-    assert render_pin(Pin("baked-in"), SyncerSettings.model_fields["deployment"].default) == committed
+    assert render_pin(Pin("baked-in"), RolloutSettings.model_fields["deployment"].default) == committed
 
 
 def test_the_committed_pin_patches_the_deployment_named_in_the_settings(github):

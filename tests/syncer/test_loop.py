@@ -1,15 +1,22 @@
-"""The loop's health: ready after the first reconcile, not live when polls keep failing, metrics."""
+"""The reconcile loop and its health: ready after the first reconcile, not live when polls keep failing,
+metrics, and the waits of the backoff sequence."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import httpx
+import pytest
 
+from digits_syncer.backoff import backoff
+from digits_syncer.health_server import Health, SyncerMetrics, serve_health
+from digits_syncer.loop import run_forever
 from digits_syncer.ports import SourceError
 from digits_syncer.reconcile import Outcome
-from digits_syncer.service import Health, SyncerMetrics, run_forever, serve_health
 from tests.support.servers import free_port, wait_until
+
+WAITS = {"max_wait_s": 900.0, "backoff_s": (5.0, 15.0)}
 
 
 class _ScriptedSyncer:
@@ -41,7 +48,7 @@ def test_health_readiness_and_metrics():
     loop = threading.Thread(
         target=run_forever,
         args=(syncer,),
-        kwargs={"interval_s": 0.05, "health": health, "metrics": metrics, "leader": lambda: True, "stop": stop},
+        kwargs={"interval_s": 0.05, "health": health, "metrics": metrics, "leader": lambda: True, "stop": stop} | WAITS,
     )
     loop.start()
     try:
@@ -65,7 +72,8 @@ def test_a_passive_replica_does_not_reconcile():
     loop = threading.Thread(
         target=run_forever,
         args=(syncer,),
-        kwargs={"interval_s": 0.01, "health": health, "metrics": metrics, "leader": lambda: False, "stop": stop},
+        kwargs={"interval_s": 0.01, "health": health, "metrics": metrics, "leader": lambda: False, "stop": stop}
+        | WAITS,
     )
     loop.start()
     wait_until(lambda: health.ready, 10, "the first (passive) round")
@@ -74,9 +82,43 @@ def test_a_passive_replica_does_not_reconcile():
     assert syncer.calls == 0 and health.ready
 
 
-def test_liveness_leaves_room_for_a_rollout_and_its_roll_back():
-    from digits_syncer.settings import SyncerSettings
+@pytest.mark.parametrize(
+    ("failures", "steps", "max_s", "wait"),
+    [
+        (1, (5.0, 15.0, 60.0), 900.0, 5.0),
+        (2, (5.0, 15.0, 60.0), 900.0, 15.0),
+        (3, (5.0, 15.0, 60.0), 900.0, 60.0),
+        (9, (5.0, 15.0, 60.0), 900.0, 60.0),  # the last step repeats
+        (0, (7.0,), 900.0, 7.0),
+        (2, (5.0, 15.0), 10.0, 10.0),  # cut to the longest wait
+    ],
+)
+def test_backoff_walks_its_steps(failures, steps, max_s, wait):
+    assert backoff(failures, steps, max_s) == wait
 
-    # A 2 s poll with 90 s rollouts: one reconcile may block for 180 s without the syncer being stuck.
-    assert SyncerSettings(poll_interval_s=2, rollout_timeout_s=90).liveness_age_s() == 186
-    assert SyncerSettings(poll_interval_s=2, max_poll_age_s=10).liveness_age_s() == 10
+
+class _StoppingSyncer:
+    """Fails unexpectedly and stops the loop as it does: the loop logs the wait it would have taken."""
+
+    def __init__(self, stop):
+        self.stop = stop
+
+    def reconcile_once(self):
+        self.stop.set()
+        raise RuntimeError("a bug")
+
+
+def test_the_loop_waits_the_configured_backoff(caplog):
+    stop = threading.Event()
+    with caplog.at_level(logging.ERROR, logger="digits_syncer"):
+        run_forever(
+            _StoppingSyncer(stop),
+            interval_s=60,
+            health=Health(60),
+            metrics=SyncerMetrics(),
+            leader=lambda: True,
+            stop=stop,
+            max_wait_s=900,
+            backoff_s=(7.0, 11.0),
+        )
+    assert "attempt #1 failed unexpectedly; will retry in 7 s" in caplog.text

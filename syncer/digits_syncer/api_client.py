@@ -1,5 +1,5 @@
-"""The serving model as the api reports it: its labels (``GET /model``), and its accuracy on the
-gate's holdout, measured through the batch endpoint."""
+"""A client of the api, for the gate: the labels of the model it serves (``GET /model``), and that
+model's accuracy on the gate's holdout, measured through the batch endpoint."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from digits_syncer.gate import ServingLabels, ServingScore
 
-log = logging.getLogger("digits_syncer.serving")
+log = logging.getLogger("digits_syncer.api_client")
 BATCH = 256
 MAX_MODEL_BYTES = 4 * 1024 * 1024
 """Largest ``GET /model`` answer read (a manifest is a few KiB)."""

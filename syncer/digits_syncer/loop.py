@@ -1,0 +1,64 @@
+"""The reconcile loop: reconcile while this replica leads, wait between polls, retry after errors (the
+wait GitHub names, else the backoff sequence), and keep the health and metrics up to date."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from digits_syncer.backoff import backoff, bounded_wait
+from digits_syncer.health_server import Health, SyncerMetrics
+from digits_syncer.ports import Interrupted, KubernetesUnavailable, RecordError, SourceError
+from digits_syncer.reconcile import Outcome, Syncer
+
+log = logging.getLogger("digits_syncer")
+TEMPORARY_ERRORS = (SourceError, KubernetesUnavailable, RecordError, OSError)
+
+
+def run_forever(
+    syncer: Syncer,
+    *,
+    interval_s: float,
+    health: Health,
+    metrics: SyncerMetrics,
+    leader: Callable[[], bool],
+    stop: threading.Event,
+    max_wait_s: float,
+    backoff_s: Sequence[float],
+) -> None:
+    """Reconcile every ``interval_s`` until ``stop`` is set. No error ends the loop: temporary ones wait
+    as long as the server asks or else the backoff step, unexpected ones are logged with their traceback
+    and wait the backoff step (``backoff_s[n - 1]`` after n failures in a row, the last repeating); every
+    wait lies within [1 s, ``max_wait_s``] and ends early on ``stop``."""
+    failures = 0
+    while not stop.is_set():
+        wait = interval_s
+        try:
+            if leader():
+                metrics.leader.set(1)
+                outcome = syncer.reconcile_once()
+                metrics.reconciles.labels(outcome=outcome.value).inc()
+                if outcome is not Outcome.UP_TO_DATE:
+                    log.info("reconcile: %s", outcome.value)
+            else:
+                metrics.leader.set(0)
+                log.debug("another replica holds the lease: staying passive")
+            failures = 0
+            health.last_success, health.ready = time.monotonic(), True
+            metrics.last_success.set(time.time())
+        except Interrupted:
+            log.info("interrupted by a stop request: stopping")
+        except TEMPORARY_ERRORS as error:
+            failures += 1
+            asked = getattr(error, "retry_after_s", None)
+            wait = bounded_wait(asked, max_wait_s, backoff(failures, backoff_s, max_wait_s))
+            metrics.errors.labels(kind=type(error).__name__).inc()
+            log.warning("attempt #%d failed: %s; will retry in %.0f s", failures, error, wait)
+        except Exception as error:  # a bug or an answer nobody foresaw must not end the loop
+            failures += 1
+            wait = backoff(failures, backoff_s, max_wait_s)
+            metrics.errors.labels(kind=type(error).__name__).inc()
+            log.error("attempt #%d failed unexpectedly; will retry in %.0f s", failures, wait, exc_info=True)
+        stop.wait(wait)
