@@ -17,7 +17,7 @@ import numpy as np
 from digits_api.bundle import BundleError, ModelBundle, unpack_bundle_zip, verify_directory, zip_bundle
 from digits_api.manifest import MANIFEST_FILE
 from digits_api.model import load_model
-from digits_syncer.plan import Verdict, judge, judge_labels
+from digits_syncer.judge import Verdict, judge, judge_labels
 from digits_syncer.ports import Accepted, Rejected
 from digits_training.data import DataError, Dataset
 from digits_training.evaluate import predict_indices

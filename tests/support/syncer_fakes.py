@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from digits_syncer.plan import judge, judge_labels
+from digits_syncer.judge import judge, judge_labels
 from digits_syncer.ports import Accepted, AssetError, Rejected
 from digits_syncer.reconcile import Outcome, Syncer
 from digits_syncer.releases import Asset, Release, ReleaseFilter, ReleaseList
@@ -102,7 +102,7 @@ class InMemorySource:
 
 @dataclass
 class InMemoryGate:
-    """The gate's rules over a ``FakeBundle`` (its own decisions, ``plan.judge`` and ``plan.judge_labels``);
+    """The gate's rules over a ``FakeBundle`` (its own decisions, ``judge.judge`` and ``judge.judge_labels``);
     bytes that are no ``FakeBundle`` are rejected as no bundle."""
 
     serving_labels: list[int] | None = field(default_factory=lambda: list(ALL_DIGITS))
