@@ -120,7 +120,6 @@ def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None 
             settings.deploy_branch,
             settings.deploy_bundle_dir,
             settings.deploy_pin_path,
-            settings.record_mode == "pull-request",
             settings.deployment,
         ),
     )
@@ -144,6 +143,7 @@ def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None 
         settings.rollout_timeout_s,
         dry_run,
         settings.require_digest,
+        proposals=recorder if settings.record_mode == "pull-request" else None,
     )
     return syncer, elector.acquire
 
