@@ -2,7 +2,8 @@
 
 run    the reconcile loop (the in-cluster Deployment, or beside ``make run`` in local mode)
 once   one reconcile; the exit code says what happened:
-       0 up to date, deployed or planned; 3 the release was rejected; 4 it was rolled back;
+       0 up to date, deployed, proposed (pull-request mode) or planned; 3 the release was rejected;
+       4 it was rolled back;
        1 a temporary error (GitHub or Kubernetes unavailable)
 """
 

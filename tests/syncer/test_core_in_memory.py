@@ -532,3 +532,14 @@ def test_push_mode_opens_no_pull_request(fakes):
     assert fakes.once() is Outcome.ROLLED_BACK
     assert fakes.recorder.pulls == [] and fakes.store.state.proposal is None
     assert fakes.recorder.restored == [(fakes.deployed_pin("v2.0.0"), ROLLBACK_REASON)]
+
+
+def test_a_dry_run_in_pull_request_mode_proposes_closes_and_rolls_out_nothing(reviewed):
+    number = _proposed(reviewed, "v2.0.0")
+    reviewed.source.publish("v3.0.0")
+    assert reviewed.once(dry_run=True) is Outcome.PLANNED
+    reviewed.recorder.merge(number)
+    saves = reviewed.store.saves
+    assert reviewed.once(dry_run=True) is Outcome.PLANNED
+    assert (reviewed.store.saves, reviewed.cluster.applied, len(reviewed.recorder.pulls)) == (saves, [], 1)
+    assert reviewed.store.state.proposal.number == number
