@@ -107,6 +107,9 @@ class Syncer:
             state = self._restore_pin(state, restore)
         if self.proposals is not None and not self.dry_run:
             state = self._withdraw_superseded(state, self.proposals)
+        if self.proposals is None and (state.proposal or state.superseded) and not self.dry_run:
+            log.warning("push mode: pull requests opened in pull-request mode are no longer followed")
+            state = self._save(state.with_proposals_dropped(self.clock()))
         running = self.applier.running_pin()
         if self.proposals is not None and state.proposal is not None:
             merged_or_closed = self._review(state, running, self.proposals)

@@ -179,6 +179,17 @@ class SyncerState:
             return self
         return replace(self, proposal=None).with_rejection(self.proposal.tag, reason, at)
 
+    def with_proposals_dropped(self, at: datetime) -> SyncerState:
+        """Back in push mode: the proposal and the superseded pull requests are no longer followed (their
+        pull requests stay as they are), so the open proposal's release is recorded and rolled out as pushed."""
+        if self.proposal is None and not self.superseded:
+            return self
+        dropped = replace(self, proposal=None, superseded=())
+        if self.proposal is None:
+            return dropped
+        detail = f"push mode: pull request #{self.proposal.number} is no longer followed"
+        return dropped.with_note("proposal-dropped", self.proposal.tag, detail, at)
+
     def with_pin_proposed(self, tag: str, detail: str, at: datetime) -> SyncerState:
         """The rolled-back-to pin was proposed back to git in a pull request (or git names it already)."""
         return replace(self, unrecorded=None).with_note("restore-proposed", tag, detail, at)

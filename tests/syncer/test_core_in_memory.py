@@ -543,3 +543,12 @@ def test_a_dry_run_in_pull_request_mode_proposes_closes_and_rolls_out_nothing(re
     assert reviewed.once(dry_run=True) is Outcome.PLANNED
     assert (reviewed.store.saves, reviewed.cluster.applied, len(reviewed.recorder.pulls)) == (saves, [], 1)
     assert reviewed.store.state.proposal.number == number
+
+
+def test_back_in_push_mode_an_open_proposal_is_no_longer_followed_and_its_release_is_pushed(reviewed):
+    _proposed(reviewed, "v2.0.0")
+    reviewed.pull_requests = False
+    assert reviewed.once() is Outcome.DEPLOYED
+    assert reviewed.cluster.applied == [reviewed.deployed_pin("v2.0.0")] and reviewed.recorder.pin is not None
+    assert reviewed.store.history() == ["proposed", "proposal-dropped", "recorded", "deployed"]
+    assert reviewed.store.state.proposal is None
