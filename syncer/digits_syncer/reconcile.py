@@ -102,14 +102,8 @@ class Syncer:
         state = self.store.load()
         if retry:
             state = self._save(state.with_retry(retry))
-        restore = pin_to_restore(state)
-        if restore is not None and not self.dry_run:
-            state = self._restore_pin(state, restore)
-        if self.proposals is not None and not self.dry_run:
-            state = self._withdraw_superseded(state, self.proposals)
-        if self.proposals is None and (state.proposal or state.superseded) and not self.dry_run:
-            log.warning("push mode: pull requests opened in pull-request mode are no longer followed")
-            state = self._save(state.with_proposals_dropped(self.clock()))
+        if not self.dry_run:
+            state = self._catch_up(state)
         running = self.applier.running_pin()
         if self.proposals is not None and state.proposal is not None:
             merged_or_closed = self._review(state, running, self.proposals)
@@ -131,6 +125,19 @@ class Syncer:
             log.warning("release %s: %s; its bytes are not checked against one", tag, action.unchecked_digest)
             state = state.with_note("unchecked-digest", tag, action.unchecked_digest, self.clock())
         return self._deploy(state, first_step(action, running))
+
+    def _catch_up(self, state: SyncerState) -> SyncerState:
+        """What earlier reconciles left undone in git: a roll back to record, superseded pull requests to
+        close; and, back in push mode, pull requests no longer to follow."""
+        restore = pin_to_restore(state)
+        if restore is not None:
+            state = self._restore_pin(state, restore)
+        if self.proposals is not None:
+            return self._withdraw_superseded(state, self.proposals)
+        if state.proposal is not None or state.superseded:
+            log.warning("push mode: pull requests opened in pull-request mode are no longer followed")
+            state = self._save(state.with_proposals_dropped(self.clock()))
+        return state
 
     def _idle(self, action: object) -> Outcome:
         """Nothing to do, or (a dry run) nothing done."""
