@@ -2,7 +2,8 @@
 
 run    the reconcile loop (the in-cluster Deployment, or beside ``make run`` in local mode)
 once   one reconcile; the exit code says what happened:
-       0 up to date, deployed or planned; 3 the release was rejected; 4 it was rolled back;
+       0 up to date, deployed, proposed (pull-request mode) or planned; 3 the release was rejected;
+       4 it was rolled back;
        1 a temporary error (GitHub or Kubernetes unavailable)
 
 Settings it cannot work with (``digits_syncer.settings``) stop either command at start: one line on
@@ -160,8 +161,8 @@ def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None
             branch=record.deploy_branch,
             bundle_dir=record.deploy_bundle_dir,
             pin_path=record.deploy_pin_path,
-            pull_request=record.record_mode is RecordMode.PULL_REQUEST,
             deployment=rollout.deployment,
+            branch_prefix=record.pr_branch_prefix,
         ),
     )
     timeout_s = rollout.kubernetes_timeout_s
@@ -183,6 +184,7 @@ def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None
         rollout_timeout_s=rollout.rollout_timeout_s,
         dry_run=dry_run,
         require_digest=settings.source.require_digest,
+        proposals=recorder if record.record_mode is RecordMode.PULL_REQUEST else None,
     )
     return Wiring(syncer, leader=elector.acquire)
 

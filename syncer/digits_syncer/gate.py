@@ -19,7 +19,7 @@ from digits_bundle.evaluation import predict_indices
 from digits_bundle.manifest import MANIFEST_FILE
 from digits_bundle.mnist import DataError, Dataset
 from digits_bundle.runtime import load_model
-from digits_syncer.plan import Verdict, judge, judge_labels
+from digits_syncer.judge import Verdict, judge, judge_labels
 from digits_syncer.ports import Accepted, Rejected
 
 log = logging.getLogger("digits_syncer.gate")
@@ -80,7 +80,17 @@ class Gate:
         packed = zip_bundle(bundle.root, workdir / f"{bundle.manifest.name}-{tag}.zip")
         digest = hashlib.sha256(packed.read_bytes()).hexdigest()
         reason = f"{verdict.reason}; {labels_verdict.reason}"
-        return Accepted(packed, digest, bundle.manifest.version, accuracy, reason, tuple(bundle.manifest.labels))
+        return Accepted(
+            packed,
+            digest,
+            bundle.manifest.version,
+            accuracy,
+            reason,
+            tuple(bundle.manifest.labels),
+            serving_accuracy=serving,
+            bundle_bytes=packed.stat().st_size,
+            model_bytes=bundle.model_path.stat().st_size,
+        )
 
     def _labels(self, labels: list[int]) -> Verdict:
         """Refuse labels that do not cover the serving model's (checked before any expensive step)."""

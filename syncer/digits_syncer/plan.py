@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import overload
 
-from digits_syncer.ports import Accepted, AssetError, Rejected
+from digits_syncer.ports import Accepted, AssetError, Opened, Rejected, Review, ReviewState
+from digits_syncer.pull_request_text import (
+    release_body,
+    release_title,
+    restore_body,
+    restore_title,
+    superseded_comment,
+)
 from digits_syncer.releases import (
     Asset,
     DigestCheck,
@@ -16,7 +23,7 @@ from digits_syncer.releases import (
     tag_problem,
 )
 from digits_syncer.rollout import RolloutState, RolloutStatus
-from digits_syncer.state import PendingRollout, Pin, SyncerState
+from digits_syncer.state import PendingRollout, Pin, Proposal, SyncerState
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,9 @@ def unchecked_digest(digest: str | None) -> str:
 
 def plan(desired: Candidate | None, observed: Observed, require_digest: bool = False) -> Action:
     """What to do. ``require_digest``: refuse a release whose asset has no checkable digest."""
-    pending = observed.state.pending
-    if pending is not None and (desired is None or desired.release.tag == pending.tag):
-        return Resume(pending)
+    in_flight = _in_flight(desired, observed.state)
+    if in_flight is not None:
+        return in_flight
     if desired is None:
         return Idle("no eligible release")
     problem = tag_problem(desired.release.tag)
@@ -102,6 +109,16 @@ def plan(desired: Candidate | None, observed: Observed, require_digest: bool = F
     if digest_note and require_digest:
         return Reject(desired.release.tag, f"{digest_note}, and a checked digest is required")
     return Deploy(desired, digest_note)
+
+
+def _in_flight(desired: Candidate | None, state: SyncerState) -> Resume | Idle | None:
+    """A release on its way that no newer one replaces: a rollout to resume, or a pull request under review."""
+    pending, proposal = state.pending, state.proposal
+    if pending is not None and (desired is None or desired.release.tag == pending.tag):
+        return Resume(pending)
+    if proposal is not None and (desired is None or desired.release.tag == proposal.tag):
+        return Idle(f"pull request #{proposal.number} proposing {proposal.tag} awaits review")
+    return None
 
 
 def _running(desired: Candidate, state: SyncerState) -> Idle | Republished:
@@ -119,48 +136,18 @@ def _running(desired: Candidate, state: SyncerState) -> Idle | Republished:
     )
 
 
-@dataclass(frozen=True)
-class Verdict:
-    accepted: bool
-    reason: str
-
-
-def judge(accuracy: float, serving_accuracy: float | None, min_accuracy: float, max_regression: float) -> Verdict:
-    """The gate's decision from holdout accuracies (the serving model's on the same digits, when comparable)."""
-    if accuracy < min_accuracy:
-        return Verdict(False, f"holdout accuracy {accuracy:.4f} is below the floor {min_accuracy:.4f}")
-    if serving_accuracy is not None and serving_accuracy - accuracy > max_regression:
-        return Verdict(
-            False,
-            f"holdout accuracy {accuracy:.4f} is worse than the serving model's {serving_accuracy:.4f}"
-            f" by more than {max_regression:.4f}",
-        )
-    return Verdict(True, f"holdout accuracy {accuracy:.4f}")
-
-
-def judge_labels(candidate: list[int], serving: list[int] | None, allow_narrower: bool) -> Verdict:
-    """Whether a model with ``candidate`` labels may replace one answering ``serving`` (None: unknown).
-
-    A release that cannot answer a digit the serving model answers would silently narrow what
-    the app recognises: refused unless ``allow_narrower``.
-    """
-    if serving is None:
-        return Verdict(True, "the serving model's labels are unknown: labels not compared")
-    missing = sorted(set(serving) - set(candidate))
-    if not missing:
-        return Verdict(True, f"labels {sorted(candidate)} cover the serving model's")
-    message = f"labels {candidate} do not cover the serving model's {serving} (missing {missing})"
-    if allow_narrower:
-        return Verdict(True, f"{message}; narrower labels are allowed")
-    return Verdict(False, f"{message}: a release may not narrow the labels unless narrower labels are allowed")
-
-
 # -- the steps that carry an action out, each chosen from the outcome of the one before -----------
 #
 #   Deploy:  GateRelease -> RecordRelease -> RollOut -> Complete
 #                        \-> Reject                \-> RollBack -> RestorePin
 #   Resume:                                 RollOut -> (as above)
 #   a rollback git did not take yet:                              RestorePin (first, each reconcile)
+#
+#   Pull-request mode, where git changes are reviewed before anything rolls out:
+#   Deploy:  GateRelease -> RecordRelease -> ProposeRelease (the older proposal: Withdraw)
+#   each reconcile, the open proposal:       merged -> RollOut (the merged pin) -> (as above)
+#                                            closed unmerged -> Reject
+#   RestorePin -> ProposePin (the cluster is rolled back at once; git follows through review)
 
 ROLLBACK_REASON = "after a failed rollout"
 """Why a pin is restored in git (its commit message says so)."""
@@ -261,6 +248,75 @@ def after_rollout(step: RollOut, status: RolloutStatus) -> Complete | RollBack:
 
 def after_rollback(step: RollBack) -> RestorePin:
     return RestorePin(step.pin)
+
+
+@dataclass(frozen=True)
+class ProposeRelease:
+    """Commit the accepted bundle and its pin to a branch and open a pull request carrying the gate's
+    evidence; nothing rolls out before it is merged."""
+
+    record: RecordRelease
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ProposePin:
+    """Open a pull request restoring ``pin`` in git after a roll back."""
+
+    pin: Pin
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """Close a pull request of the syncer's that a newer proposal replaced, saying so."""
+
+    proposal: Proposal
+    comment: str
+
+
+def propose_release(step: RecordRelease) -> ProposeRelease:
+    """Pull-request mode: the accepted release is proposed, with the gate's evidence, instead of pushed."""
+    body = release_body(step.tag, step.accepted, step.asset, step.running)
+    return ProposeRelease(step, release_title(step.tag), body)
+
+
+def after_propose(step: ProposeRelease, opened: Opened) -> Proposal:
+    """The proposal to keep in the state until its pull request is merged or closed."""
+    record = step.record
+    pin = Pin(record.tag, opened.bundle_url, record.accepted.sha256)
+    return Proposal(record.tag, opened.number, opened.branch, pin, opened.head, record.asset)
+
+
+def to_withdraw(state: SyncerState) -> list[Withdraw]:
+    """The superseded pull requests still to close: first thing each reconcile, until it works."""
+    return [Withdraw(older, superseded_comment(state.proposal)) for older in state.superseded]
+
+
+def propose_pin(step: RestorePin) -> ProposePin:
+    return ProposePin(step.pin, restore_title(step.pin), restore_body(step.pin, step.reason))
+
+
+def after_review(proposal: Proposal, review: Review, running: Pin) -> RollOut | Reject | None:
+    """What an open proposal's pull request leads to: roll out exactly the pin its merge commit names,
+    record a release closed without merging as rejected, or wait (None) while it is open."""
+    number = proposal.number
+    if review.state is ReviewState.OPEN:
+        return None
+    if review.state is ReviewState.CLOSED:
+        return Reject(proposal.tag, f"pull request #{number} was closed without merging")
+    pin = review.merged_pin
+    if pin is None:
+        return Reject(
+            proposal.tag,
+            f"pull request #{number} was merged (commit {review.merge_commit}), but its merge commit names"
+            " no pin the syncer can read: nothing rolled out",
+        )
+    asset = proposal.asset if pin == proposal.pin else ""
+    pending = PendingRollout(pin.version, pin, running, review.merge_commit, asset)
+    return RollOut(pending, patch=running != pin)
 
 
 def pin_to_restore(state: SyncerState) -> RestorePin | None:

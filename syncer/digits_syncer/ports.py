@@ -9,6 +9,7 @@ No import here may reach I/O or a heavy library (an import-linter contract says 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -67,6 +68,12 @@ class Accepted:
     accuracy: float
     reason: str
     labels: tuple[int, ...] = ()
+    serving_accuracy: float | None = None
+    """The serving model's holdout accuracy on the same digits (None: not compared)."""
+    bundle_bytes: int = 0
+    """The size of ``bundle_zip``."""
+    model_bytes: int = 0
+    """The size of the model file the api serves (``model.tflite``)."""
 
 
 class GatePort(Protocol):
@@ -90,6 +97,55 @@ class Recorder(Protocol):
         ...
 
     def restore_pin(self, pin: Pin, reason: str) -> None: ...
+
+
+class ReviewState(StrEnum):
+    OPEN = "open"
+    MERGED = "merged"
+    CLOSED = "closed"
+    """Closed without being merged."""
+
+
+@dataclass(frozen=True)
+class Review:
+    """Where a pull request stands."""
+
+    state: ReviewState
+    merge_commit: str = ""
+    merged_pin: Pin | None = None
+    """The pin file as the merge commit has it (None: not merged, or no pin could be read there)."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A pull request the syncer opened, or found open from the same branch."""
+
+    number: int
+    branch: str
+    head: str
+    """The branch's head commit."""
+    bundle_url: str = ""
+    """Where the pinned bundle will be fetched from once merged (release proposals)."""
+
+
+class Proposals(Protocol):
+    """Pull-request mode: what the syncer records in the deployment repository goes through review.
+    Only pull requests from the syncer's own branches are touched (``RecordError``: try again)."""
+
+    def propose(self, tag: str, accepted: Accepted, title: str, body: str) -> Opened:
+        """Commit the bundle and the pin naming it to the release's own branch and open a pull request
+        into the deployment branch; the one open from that branch already when there is one."""
+        ...
+
+    def propose_pin(self, pin: Pin, title: str, body: str) -> Opened | None:
+        """Open a pull request setting the pin file to ``pin`` (None: the deployment branch names it already)."""
+        ...
+
+    def review(self, number: int) -> Review: ...
+
+    def withdraw(self, number: int, comment: str) -> bool:
+        """Comment on the pull request and close it; False when it was no longer open (left as it is)."""
+        ...
 
 
 # -- the cluster -----------------------------------------------------------------------------------

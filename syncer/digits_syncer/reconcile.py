@@ -21,6 +21,8 @@ from digits_syncer.plan import (
     GateRelease,
     Idle,
     Observed,
+    ProposePin,
+    ProposeRelease,
     RecordRelease,
     Reject,
     Republished,
@@ -29,16 +31,31 @@ from digits_syncer.plan import (
     RollBack,
     RollOut,
     after_gate,
+    after_propose,
     after_record,
+    after_review,
     after_rollback,
     after_rollout,
     first_step,
     pin_to_restore,
     plan,
+    propose_pin,
+    propose_release,
+    to_withdraw,
 )
-from digits_syncer.ports import Accepted, Applier, AssetError, GatePort, Recorder, Rejected, Source, StateStore
+from digits_syncer.ports import (
+    Accepted,
+    Applier,
+    AssetError,
+    GatePort,
+    Proposals,
+    Recorder,
+    Rejected,
+    Source,
+    StateStore,
+)
 from digits_syncer.releases import Release, ReleaseFilter, model_asset, select_release
-from digits_syncer.state import SyncerState, clip
+from digits_syncer.state import Pin, SyncerState, clip
 
 log = logging.getLogger("digits_syncer")
 ASSET_FILE = "release-asset.zip"
@@ -52,6 +69,8 @@ def utc_now() -> datetime:
 class Outcome(StrEnum):
     UP_TO_DATE = "up-to-date"
     PLANNED = "planned"
+    PROPOSED = "proposed"
+    """Pull-request mode: a release was proposed for review."""
     DEPLOYED = "deployed"
     REJECTED = "rejected"
     ROLLED_BACK = "rolled-back"
@@ -75,23 +94,25 @@ class Syncer:
     """Refuse a release whose model asset has no digest this syncer can check."""
     clock: Callable[[], datetime] = utc_now
     """When an outcome happened, for the state's history."""
+    proposals: Proposals | None = None
+    """Pull-request mode (None: push mode): releases and roll backs are recorded through pull requests,
+    and a release rolls out only once its pull request is merged."""
 
     def reconcile_once(self, retry: frozenset[str] = frozenset()) -> Outcome:
         state = self.store.load()
         if retry:
             state = self._save(state.with_retry(retry))
-        restore = pin_to_restore(state)
-        if restore is not None and not self.dry_run:
-            state = self._restore_pin(state, restore)
-        chosen = select_release(self.source.list_releases().releases, self.rules, skip=state.skipped())
+        if not self.dry_run:
+            state = self._catch_up(state)
         running = self.applier.running_pin()
+        if self.proposals is not None and state.proposal is not None:
+            merged_or_closed = self._review(state, running, self.proposals)
+            if merged_or_closed is not None:
+                return merged_or_closed
+        chosen = select_release(self.source.list_releases().releases, self.rules, skip=state.skipped())
         action = plan(self._candidate(chosen), Observed(running, state), self.require_digest)
-        if isinstance(action, Idle):
-            log.debug("nothing to do: %s", action.reason)
-            return Outcome.UP_TO_DATE
-        if self.dry_run:
-            log.info("dry run: would %s", clip(repr(action)))
-            return Outcome.PLANNED
+        if isinstance(action, Idle) or self.dry_run:
+            return self._idle(action)
         if isinstance(action, Reject):
             return self._reject(state, action)
         if isinstance(action, Republished):
@@ -104,6 +125,27 @@ class Syncer:
             log.warning("release %s: %s; its bytes are not checked against one", tag, action.unchecked_digest)
             state = state.with_note("unchecked-digest", tag, action.unchecked_digest, self.clock())
         return self._deploy(state, first_step(action, running))
+
+    def _catch_up(self, state: SyncerState) -> SyncerState:
+        """What earlier reconciles left undone in git: a roll back to record, superseded pull requests to
+        close; and, back in push mode, pull requests no longer to follow."""
+        restore = pin_to_restore(state)
+        if restore is not None:
+            state = self._restore_pin(state, restore)
+        if self.proposals is not None:
+            return self._withdraw_superseded(state, self.proposals)
+        if state.proposal is not None or state.superseded:
+            log.warning("push mode: pull requests opened in pull-request mode are no longer followed")
+            state = self._save(state.with_proposals_dropped(self.clock()))
+        return state
+
+    def _idle(self, action: object) -> Outcome:
+        """Nothing to do, or (a dry run) nothing done."""
+        if isinstance(action, Idle):
+            log.debug("nothing to do: %s", action.reason)
+            return Outcome.UP_TO_DATE
+        log.info("dry run: would %s", clip(repr(action)))
+        return Outcome.PLANNED
 
     def _candidate(self, release: Release | None) -> Candidate | None:
         asset = model_asset(release, self.rules.asset_pattern) if release is not None else None
@@ -128,11 +170,14 @@ class Syncer:
         return Outcome.UP_TO_DATE
 
     def _deploy(self, state: SyncerState, step: GateRelease) -> Outcome:
-        """Gate, record, roll out (the scratch folder lives until the bundle is recorded)."""
+        """Gate, record, roll out; or in pull-request mode gate and propose (the scratch folder lives
+        until the bundle is recorded)."""
         with tempfile.TemporaryDirectory(prefix="release-") as scratch:
             verdict = after_gate(step, self._gate(step, Path(scratch)))
             if isinstance(verdict, Reject):
                 return self._reject(state, verdict)
+            if self.proposals is not None:
+                return self._propose(state, propose_release(verdict), self.proposals)
             roll_out = self._record(verdict)
         detail = f"{verdict.accepted.reason}; commit {roll_out.pending.commit or 'unchanged'}"
         state = self._save(state.with_pending(roll_out.pending, detail, self.clock()))
@@ -180,6 +225,66 @@ class Syncer:
 
     def _restore_pin(self, state: SyncerState, step: RestorePin) -> SyncerState:
         """Write the rolled-back-to pin to git, so re-applying the manifests keeps it (``state.unrecorded``
-        keeps it until this works: retried each reconcile)."""
+        keeps it until this works: retried each reconcile); in pull-request mode, propose it."""
+        if self.proposals is not None:
+            return self._propose_pin(state, propose_pin(step), self.proposals)
         self.recorder.restore_pin(step.pin, step.reason)
         return self._save(state.with_pin_restored())
+
+    # -- pull-request mode -------------------------------------------------------------------------
+
+    def _propose(self, state: SyncerState, step: ProposeRelease, proposals: Proposals) -> Outcome:
+        """Open the release's pull request (a restart finds the one open already), then close the one
+        it replaces."""
+        record = step.record
+        proposal = after_propose(step, proposals.propose(record.tag, record.accepted, step.title, step.body))
+        detail = f"{record.accepted.reason}; pull request #{proposal.number}"
+        state = self._save(state.with_proposal(proposal, detail, self.clock()))
+        self.applier.event(
+            "ReleaseProposed",
+            f"release {record.tag} accepted ({record.accepted.reason}); pull request #{proposal.number} awaits review",
+        )
+        log.info("release %s proposed in pull request #%d", record.tag, proposal.number)
+        self._withdraw_superseded(state, proposals)
+        return Outcome.PROPOSED
+
+    def _withdraw_superseded(self, state: SyncerState, proposals: Proposals) -> SyncerState:
+        for step in to_withdraw(state):
+            closed = proposals.withdraw(step.proposal.number, step.comment)
+            if closed:
+                log.info("pull request #%d (%s) superseded: closed", step.proposal.number, step.proposal.tag)
+            state = self._save(state.with_withdrawn(step.proposal.number))
+        return state
+
+    def _review(self, state: SyncerState, running: Pin, proposals: Proposals) -> Outcome | None:
+        """Roll out what the open proposal's merge commit names, or record its closing as a rejection;
+        None while it awaits review."""
+        proposal = state.proposal
+        if proposal is None:
+            return None
+        decision = after_review(proposal, proposals.review(proposal.number), running)
+        if decision is None:
+            return None
+        if self.dry_run:
+            return self._idle(decision)
+        if isinstance(decision, Reject):
+            state = self._save(state.with_proposal_closed(decision.reason, self.clock()))
+            self.applier.event("ReleaseRejected", f"release {proposal.tag} rejected: {decision.reason}", warning=True)
+            log.warning("release %s rejected: %s", proposal.tag, decision.reason)
+            return Outcome.REJECTED
+        pending = decision.pending
+        detail = f"pull request #{proposal.number} merged as {pending.commit}: rolling out {pending.pin.version}"
+        state = self._save(state.with_merged(pending, detail, self.clock()))
+        self.applier.event("ReleaseMerged", detail)
+        log.info("%s", detail)
+        return self._roll_out(state, decision)
+
+    def _propose_pin(self, state: SyncerState, step: ProposePin, proposals: Proposals) -> SyncerState:
+        opened = proposals.propose_pin(step.pin, step.title, step.body)
+        detail = (
+            f"pull request #{opened.number} restores the pin"
+            if opened is not None
+            else "the deployment branch names this pin already"
+        )
+        log.info("pin %s: %s", step.pin.version, detail)
+        return self._save(state.with_pin_proposed(step.pin.version, detail, self.clock()))

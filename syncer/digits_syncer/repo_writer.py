@@ -3,7 +3,11 @@
 Writes ``<bundle_dir>/<name>-<tag>.zip`` and the pin file; a file whose content is
 already there is not written again, so recording twice makes no second commit.
 A rejected write (409: the branch moved) is retried against the fresh file.
-In pull-request mode the commits go to ``digits-syncer/<tag>`` and a pull request is opened.
+
+Push mode (``Recorder``) commits to the deployment branch. Pull-request mode (``Proposals``) commits
+to the syncer's own branches, ``<branch_prefix><tag>`` for a release and ``<branch_prefix>roll-back/
+<version>`` for a roll back, and opens a pull request from each (or finds the one open from it, so a
+restart opens no second). It closes only pull requests from branches under ``branch_prefix``.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from github import Auth, Github, GithubException, UnknownObjectException
 
-from digits_syncer.pin_manifest import render_pin
-from digits_syncer.ports import Accepted, RecordError
+from digits_syncer.pin_manifest import parse_pin, render_pin
+from digits_syncer.ports import Accepted, Opened, RecordError, Review, ReviewState
 from digits_syncer.state import Pin
 
 log = logging.getLogger("digits_syncer.repo")
@@ -28,7 +33,6 @@ class Recorded:
     bundle_url: str
     commit: str
     """The last commit made ("" when everything was already recorded)."""
-    pull_request: int | None = None
 
 
 def git_blob_sha(content: bytes) -> str:
@@ -42,9 +46,10 @@ class RepoSettings:
     branch: str
     bundle_dir: str
     pin_path: str
-    pull_request: bool
     deployment: str
     """The api Deployment the committed pin patches (``DIGITS_SYNCER_DEPLOYMENT``)."""
+    branch_prefix: str = "digits-syncer/"
+    """Pull-request mode: the syncer's branches start with it; it closes pull requests from these only."""
 
 
 class GitHubRepoWriter:
@@ -60,24 +65,38 @@ class GitHubRepoWriter:
         return recorded.bundle_url, recorded.commit
 
     def record_bundle(self, tag: str, bundle_name: str, bundle: bytes, sha256: str) -> Recorded:
+        """Commit the bundle and the pin naming it to the deployment branch."""
         try:
             repo = self._github.get_repo(self._settings.repo)
-            branch = self._branch(repo, tag)
-            path = f"{self._settings.bundle_dir}/{bundle_name}"
-            bundle_commit, content = self._write(repo, branch, path, bundle, f"model {tag}: bundle {bundle_name}")
-            url = str(content["download_url"])
-            pin = Pin(version=tag, url=url, sha256=sha256)
-            pin_commit, _ = self._write(
-                repo,
-                branch,
-                self._settings.pin_path,
-                render_pin(pin, self._settings.deployment).encode(),
-                f"model {tag}: pin the api to {bundle_name}",
+            return self._record_on(
+                repo, self._settings.branch, tag=tag, bundle_name=bundle_name, bundle=bundle, sha256=sha256
             )
-            number = self._pull_request(repo, branch, tag) if self._settings.pull_request else None
         except GithubException as error:
-            raise RecordError(f"writing to {self._settings.repo} failed: HTTP {error.status} {error.data}") from error
-        return Recorded(bundle_url=url, commit=pin_commit or bundle_commit, pull_request=number)
+            raise _record_error(self._settings.repo, error) from error
+
+    def _record_on(self, repo: Any, branch: str, *, tag: str, bundle_name: str, bundle: bytes, sha256: str) -> Recorded:
+        path = f"{self._settings.bundle_dir}/{bundle_name}"
+        bundle_commit, content = self._write(repo, branch, path, bundle, f"model {tag}: bundle {bundle_name}")
+        url = self._on_deployment_branch(str(content["download_url"]), branch, path)
+        pin = Pin(version=tag, url=url, sha256=sha256)
+        pin_commit, _ = self._write(
+            repo,
+            branch,
+            self._settings.pin_path,
+            render_pin(pin, self._settings.deployment).encode(),
+            f"model {tag}: pin the api to {bundle_name}",
+        )
+        return Recorded(bundle_url=url, commit=pin_commit or bundle_commit)
+
+    def _on_deployment_branch(self, url: str, branch: str, path: str) -> str:
+        """The bundle's URL once merged: on the deployment branch, not on a pull request's branch that
+        may be deleted after the merge. (GitHub's raw URLs end with ``/<ref>/<path>``.)"""
+        written_on, merged_into = f"/{branch}/{path}", f"/{self._settings.branch}/{path}"
+        if branch == self._settings.branch or not url.endswith(written_on):
+            if branch != self._settings.branch:
+                log.warning("the bundle's URL %s does not name its branch: pinned as it is", url)
+            return url
+        return url.removesuffix(written_on) + merged_into
 
     def restore_pin(self, pin: Pin, reason: str) -> None:
         """Commit ``pin`` back (after a roll back), so git agrees with the cluster again."""
@@ -91,19 +110,8 @@ class GitHubRepoWriter:
                 f"model {pin.version}: roll back ({reason})",
             )
         except GithubException as error:
-            raise RecordError(f"writing to {self._settings.repo} failed: HTTP {error.status} {error.data}") from error
+            raise _record_error(self._settings.repo, error) from error
         log.info("pin restored to %s in %s (%s)", pin.version, self._settings.repo, commit or "unchanged")
-
-    def _branch(self, repo: Any, tag: str) -> str:
-        if not self._settings.pull_request:
-            return self._settings.branch
-        branch = f"digits-syncer/{tag}"
-        try:
-            repo.get_git_ref(f"heads/{branch}")
-        except UnknownObjectException:
-            base = repo.get_git_ref(f"heads/{self._settings.branch}")
-            repo.create_git_ref(f"refs/heads/{branch}", base.object.sha)
-        return branch
 
     def _write(self, repo: Any, branch: str, path: str, content: bytes, message: str) -> tuple[str, dict[str, Any]]:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -129,14 +137,115 @@ class GitHubRepoWriter:
             return str(result["commit"].sha), {"download_url": result["content"].download_url}
         raise RecordError(f"writing {path} kept conflicting")
 
-    def _pull_request(self, repo: Any, branch: str, tag: str) -> int:
+    # -- pull-request mode (``ports.Proposals``) ---------------------------------------------------
+
+    def propose(self, tag: str, accepted: Accepted, title: str, body: str) -> Opened:
+        """Commit the bundle and its pin to ``<branch_prefix><tag>`` and open a pull request from it (the
+        one open from it already, after a restart); the pinned URL is the bundle's on the deployment branch."""
+        branch = f"{self._settings.branch_prefix}{tag}"
+        try:
+            repo = self._github.get_repo(self._settings.repo)
+            pull = self._open_pull(repo, branch)
+            if pull is None:
+                self._branch_from_base(repo, branch)
+            recorded = self._record_on(
+                repo,
+                branch,
+                tag=tag,
+                bundle_name=accepted.bundle_zip.name,
+                bundle=accepted.bundle_zip.read_bytes(),
+                sha256=accepted.sha256,
+            )
+            pull = pull or repo.create_pull(title=title, body=body, head=branch, base=self._settings.branch)
+            head = repo.get_git_ref(f"heads/{branch}").object.sha
+        except GithubException as error:
+            raise _record_error(self._settings.repo, error) from error
+        log.info("release %s proposed in pull request #%d from %s", tag, pull.number, branch)
+        return Opened(int(pull.number), branch, str(head), recorded.bundle_url)
+
+    def propose_pin(self, pin: Pin, title: str, body: str) -> Opened | None:
+        """Open a pull request from ``<branch_prefix>roll-back/<version>`` setting the pin file to ``pin``
+        (None when the deployment branch names it already)."""
+        branch = f"{self._settings.branch_prefix}roll-back/{pin.version or 'baked-in'}"
+        content = render_pin(pin, self._settings.deployment).encode()
+        try:
+            repo = self._github.get_repo(self._settings.repo)
+            if self._blob_sha(repo, self._settings.branch, self._settings.pin_path) == git_blob_sha(content):
+                return None
+            pull = self._open_pull(repo, branch)
+            if pull is None:
+                self._branch_from_base(repo, branch)
+            message = f"model {pin.version}: roll back"
+            self._write(repo, branch, self._settings.pin_path, content, message)
+            pull = pull or repo.create_pull(title=title, body=body, head=branch, base=self._settings.branch)
+            head = repo.get_git_ref(f"heads/{branch}").object.sha
+        except GithubException as error:
+            raise _record_error(self._settings.repo, error) from error
+        return Opened(int(pull.number), branch, str(head))
+
+    def review(self, number: int) -> Review:
+        """Open, closed unmerged, or merged with the pin its merge commit names."""
+        try:
+            repo = self._github.get_repo(self._settings.repo)
+            pull = repo.get_pull(number)
+            if pull.merged:
+                commit = str(pull.merge_commit_sha or "")
+                return Review(ReviewState.MERGED, commit, self._pin_at(repo, commit) if commit else None)
+        except GithubException as error:
+            raise _record_error(self._settings.repo, error) from error
+        return Review(ReviewState.CLOSED if pull.state == "closed" else ReviewState.OPEN)
+
+    def withdraw(self, number: int, comment: str) -> bool:
+        """Comment on and close pull request ``number`` when it is open and from one of the syncer's branches."""
+        try:
+            pull = self._github.get_repo(self._settings.repo).get_pull(number)
+            if pull.state != "open":
+                return False
+            if not str(pull.head.ref).startswith(self._settings.branch_prefix):
+                log.warning("pull request #%d is not from a branch of the syncer's: left open", number)
+                return False
+            pull.create_issue_comment(comment)
+            pull.edit(state="closed")
+        except GithubException as error:
+            raise _record_error(self._settings.repo, error) from error
+        return True
+
+    def _open_pull(self, repo: Any, branch: str) -> Any:
         owner = self._settings.repo.split("/")[0]
-        for pull in repo.get_pulls(state="open", head=f"{owner}:{branch}"):
-            return int(pull.number)
-        pull = repo.create_pull(
-            title=f"Roll out model {tag}",
-            body=f"Gated and recorded by the digits syncer: {tag}.",
-            head=branch,
-            base=self._settings.branch,
-        )
-        return int(pull.number)
+        for pull in repo.get_pulls(state="open", head=f"{owner}:{branch}", base=self._settings.branch):
+            return pull
+        return None
+
+    def _branch_from_base(self, repo: Any, branch: str) -> None:
+        """``branch`` at the deployment branch's head: created, or moved there when no pull request is open
+        from it (left from an earlier proposal that was merged or closed)."""
+        base = repo.get_git_ref(f"heads/{self._settings.branch}").object.sha
+        try:
+            ref = repo.get_git_ref(f"heads/{branch}")
+        except UnknownObjectException:
+            repo.create_git_ref(f"refs/heads/{branch}", base)
+            return
+        if ref.object.sha != base:
+            ref.edit(base, force=True)
+
+    def _blob_sha(self, repo: Any, branch: str, path: str) -> str:
+        try:
+            return str(repo.get_contents(path, ref=branch).sha)
+        except UnknownObjectException:
+            return ""
+
+    def _pin_at(self, repo: Any, commit: str) -> Pin | None:
+        """The pin the pin file names at ``commit`` (None: no file there, or none the syncer can read)."""
+        try:
+            document = yaml.safe_load(repo.get_contents(self._settings.pin_path, ref=commit).decoded_content)
+        except UnknownObjectException:
+            return None
+        except yaml.YAMLError:
+            log.warning("the pin file at %s is not YAML", commit)
+            return None
+        pin = parse_pin(document) if isinstance(document, dict) else None
+        return pin if pin and pin.version else None
+
+
+def _record_error(repo: str, error: GithubException) -> RecordError:
+    return RecordError(f"writing to {repo} failed: HTTP {error.status} {error.data}")

@@ -24,7 +24,11 @@ class RecordMode(StrEnum):
     PUSH = "push"
     """Commit to the deployment branch directly."""
     PULL_REQUEST = "pull-request"
-    """Commit to a new branch and open a pull request (the rollout waits for nothing: it follows the commit)."""
+    """Commit the bundle and its pin to the branch ``<pr_branch_prefix><tag>`` and open a pull request carrying the
+    gate's evidence; nothing rolls out until it is merged, and then exactly the pin its merge commit names. A pull
+    request closed without merging rejects the release (``--retry TAG`` proposes it again); a newer accepted release
+    closes the older pull request; a roll back happens in the cluster at once and is recorded through a pull
+    request."""
 
 
 class _Group(BaseSettings):
@@ -132,7 +136,16 @@ class RecordSettings(_Group):
     deploy_pin_path: str = Field(
         default="kubernetes/base/model-pin.yaml", description="The kustomize patch that pins the model."
     )
-    record_mode: RecordMode = Field(default=RecordMode.PUSH, description="push, or pull-request.")
+    record_mode: RecordMode = Field(
+        default=RecordMode.PUSH,
+        description="push, or pull-request (review before rollout: nothing rolls out unmerged).",
+    )
+    pr_branch_prefix: str = Field(
+        default="digits-syncer/",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9._/-]+$",
+        description="Pull-request mode: prefix of the syncer's branches; it closes only pull requests from branches that start with it.",
+    )
 
 
 class RolloutSettings(_Group):

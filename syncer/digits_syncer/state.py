@@ -21,6 +21,8 @@ MAX_RECORDED = 100
 """Most releases kept in ``rejected`` and in ``failed`` (each); the oldest are forgotten first."""
 MAX_STATE_BYTES = 256 * 1024
 """Largest serialised state: well inside a ConfigMap's 1 MiB."""
+MAX_SUPERSEDED = 10
+"""Most superseded pull requests kept waiting to be closed (normally one, for one reconcile)."""
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -64,6 +66,21 @@ class PendingRollout:
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """Pull-request mode: a release gated and proposed in a pull request, not merged yet."""
+
+    tag: str
+    number: int
+    branch: str
+    pin: Pin
+    """The pin the pull request proposes (what is rolled out is what the merge commit names)."""
+    head: str = ""
+    """The branch's head commit when the pull request was opened."""
+    asset: str = ""
+    """The release asset the bundle was built from (``releases.asset_fingerprint``)."""
+
+
+@dataclass(frozen=True)
 class SyncerState:
     """A value: every transition below returns a new state from the old one and an outcome (no I/O,
     no clock: the time of a history entry is passed in), and a ``StateStore`` persists it."""
@@ -81,6 +98,10 @@ class SyncerState:
     """The asset last reported as a republication of the deployed tag (reported once)."""
     unrecorded: Pin | None = None
     """A pin rolled back to in the cluster but not yet written back to git (retried each reconcile)."""
+    proposal: Proposal | None = None
+    """Pull-request mode: the release whose pull request awaits review (nothing rolls out before its merge)."""
+    superseded: tuple[Proposal, ...] = ()
+    """Pull requests of older releases a newer proposal replaced, closed first thing each reconcile."""
     history: tuple[Mapping[str, str], ...] = ()
 
     def skipped(self, retry: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -132,6 +153,47 @@ class SyncerState:
         """The rolled-back-to pin was written back to git."""
         return replace(self, unrecorded=None)
 
+    # -- pull-request mode -------------------------------------------------------------------------
+
+    def with_proposal(self, proposal: Proposal, detail: str, at: datetime) -> SyncerState:
+        """``proposal`` was opened; the one it replaces (another pull request) waits to be closed."""
+        older = self.proposal
+        superseded = self.superseded
+        if older is not None and older.number != proposal.number:
+            superseded = (*superseded, older)[-MAX_SUPERSEDED:]
+        proposed = replace(self, proposal=proposal, superseded=superseded)
+        return proposed.with_note("proposed", proposal.tag, detail, at)
+
+    def with_withdrawn(self, number: int) -> SyncerState:
+        """The superseded pull request ``number`` is closed (or was no longer open)."""
+        return replace(self, superseded=tuple(p for p in self.superseded if p.number != number))
+
+    def with_merged(self, pending: PendingRollout, detail: str, at: datetime) -> SyncerState:
+        """The open proposal was merged: the pin its merge commit names is ``pending``'s, rolled out next."""
+        tag = self.proposal.tag if self.proposal is not None else pending.tag
+        return replace(self, proposal=None, pending=pending).with_note("merged", tag, detail, at)
+
+    def with_proposal_closed(self, reason: str, at: datetime) -> SyncerState:
+        """The open proposal was closed without being merged: its release is recorded as rejected."""
+        if self.proposal is None:
+            return self
+        return replace(self, proposal=None).with_rejection(self.proposal.tag, reason, at)
+
+    def with_proposals_dropped(self, at: datetime) -> SyncerState:
+        """Back in push mode: the proposal and the superseded pull requests are no longer followed (their
+        pull requests stay as they are), so the open proposal's release is recorded and rolled out as pushed."""
+        if self.proposal is None and not self.superseded:
+            return self
+        dropped = replace(self, proposal=None, superseded=())
+        if self.proposal is None:
+            return dropped
+        detail = f"push mode: pull request #{self.proposal.number} is no longer followed"
+        return dropped.with_note("proposal-dropped", self.proposal.tag, detail, at)
+
+    def with_pin_proposed(self, tag: str, detail: str, at: datetime) -> SyncerState:
+        """The rolled-back-to pin was proposed back to git in a pull request (or git names it already)."""
+        return replace(self, unrecorded=None).with_note("restore-proposed", tag, detail, at)
+
     def to_json(self) -> str:
         """The state as JSON (ASCII), within ``MAX_STATE_BYTES``: the oldest history, then the oldest
         rejections and failures are dropped until it fits (the caps make that rare)."""
@@ -155,6 +217,7 @@ class SyncerState:
             return cls()
         data: dict[str, Any] = json.loads(text)
         pending = data.get("pending")
+        proposal = data.get("proposal")
         return cls(
             rejected=_newest(dict(data.get("rejected", {})), MAX_RECORDED),
             failed=_newest(dict(data.get("failed", {})), MAX_RECORDED),
@@ -171,5 +234,18 @@ class SyncerState:
             deployed_asset=data.get("deployed_asset", ""),
             republished=data.get("republished", ""),
             unrecorded=Pin(**data["unrecorded"]) if data.get("unrecorded") else None,
+            proposal=_proposal(proposal) if proposal else None,
+            superseded=tuple(_proposal(p) for p in data.get("superseded", []))[-MAX_SUPERSEDED:],
             history=tuple(data.get("history", []))[-HISTORY_LENGTH:],
         )
+
+
+def _proposal(data: Mapping[str, Any]) -> Proposal:
+    return Proposal(
+        tag=data["tag"],
+        number=int(data["number"]),
+        branch=data["branch"],
+        pin=Pin(**data["pin"]),
+        head=data.get("head", ""),
+        asset=data.get("asset", ""),
+    )

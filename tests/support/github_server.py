@@ -3,7 +3,8 @@
 It answers the REST endpoints the syncer uses, in the shapes GitHub documents (every JSON
 response is validated against GitHub's OpenAPI description, see ``github_openapi``):
 releases (with ETag / 304), release assets (302 to a download URL), repository
-contents (read and write), git refs and pull requests. Contents live in a real git
+contents (read and write), git refs (read, create, move) and pull requests (open, read, close,
+comment; a test merges or closes one as a reviewer would). Contents live in a real git
 repository, so tests read the commits with git. Tests can queue faults per route: 5xx,
 rate limits with their headers (odd ones too), malformed JSON, slow answers, redirects
 (loops, other origins), and bodies that trickle, never end or exceed what they declare.
@@ -37,6 +38,9 @@ CONTENTS = "/repos/{owner}/{repo}/contents/{path}"
 GIT_REF = "/repos/{owner}/{repo}/git/ref/{ref}"
 GIT_REFS = "/repos/{owner}/{repo}/git/refs"
 PULLS = "/repos/{owner}/{repo}/pulls"
+PULL = "/repos/{owner}/{repo}/pulls/{pull_number}"
+ISSUE_COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+GIT_REF_UPDATE = "/repos/{owner}/{repo}/git/refs/{ref}"
 REPOSITORY = "/repos/{owner}/{repo}"
 UPLOAD = "/repos/{owner}/{repo}/releases/{release_id}/assets"
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
@@ -80,6 +84,8 @@ class FakeGitHub:
     releases: list[dict[str, Any]] = field(default_factory=list)
     assets: dict[int, tuple[str, bytes]] = field(default_factory=dict)
     pulls: list[dict[str, Any]] = field(default_factory=list)
+    comments: dict[int, list[str]] = field(default_factory=dict)
+    """Pull request number -> the bodies of the comments on it, oldest first."""
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     """(method, path, status) of every request answered."""
@@ -235,6 +241,66 @@ class FakeGitHub:
 
     def commits(self, ref: str = "main") -> list[str]:
         return self.git("log", "--format=%H %s", ref).splitlines()
+
+    def commit_file(self, branch: str, path: str, data: bytes, message: str) -> str:
+        """Commit ``data`` as ``path`` on ``branch``; returns the commit."""
+        with self.lock:
+            self.git("checkout", "-q", branch)
+            target = self.repo_dir / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            self.git("add", path)
+            self.git(
+                "-c",
+                "user.name=digits-syncer",
+                "-c",
+                "user.email=syncer@example.invalid",
+                "commit",
+                "-q",
+                "-m",
+                message,
+            )
+            return self.git("rev-parse", "HEAD")
+
+    def pull(self, number: int) -> dict[str, Any]:
+        (pull,) = [p for p in self.pulls if p["number"] == number]
+        return pull
+
+    def merge(self, number: int) -> str:
+        """Merge pull request ``number`` as a reviewer pressing the button would (a merge commit); returns it."""
+        with self.lock:
+            pull = self.pull(number)
+            head, base = pull["head"]["ref"], pull["base"]["ref"]
+            self.git("checkout", "-q", base)
+            message = f"Merge pull request #{number} from {self.owner}/{head}"
+            self.git(
+                "-c",
+                "user.name=reviewer",
+                "-c",
+                "user.email=reviewer@example.invalid",
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                message,
+                head,
+            )
+            commit = self.git("rev-parse", "HEAD")
+            pull.update(
+                state="closed",
+                merged=True,
+                merge_commit_sha=commit,
+                merged_at=_now(),
+                closed_at=_now(),
+                updated_at=_now(),
+            )
+            pull["head"]["sha"] = self.git("rev-parse", head)
+            return commit
+
+    def close(self, number: int) -> None:
+        """Close pull request ``number`` without merging it, as a reviewer would."""
+        with self.lock:
+            self.pull(number).update(state="closed", closed_at=_now(), updated_at=_now())
 
 
 def _content_json(hub: FakeGitHub, path: str, ref: str, data: bytes, with_content: bool) -> dict[str, Any]:
@@ -461,7 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
                     body={
                         "ref": f"refs/{ref}",
                         "node_id": "REF_1",
-                        "url": f"{hub.url}{path}",
+                        "url": f"{hub.url}/repos/{hub.owner}/{hub.deploy}/git/refs/{ref}",
                         "object": {"sha": result.stdout.strip(), "type": "commit", "url": ""},
                     },
                 )
@@ -477,7 +543,62 @@ class _Handler(BaseHTTPRequestHandler):
                 ]
             self._send(200, pulls, template=PULLS)
             return
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/pulls/(\d+)", path):
+            with hub.lock:
+                found = [p for p in hub.pulls if p["number"] == int(match.group(1))]
+            self._send(200, found[0], template=PULL) if found else self._send(404, NOT_FOUND, template=PULL)
+            return
         self._send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+
+    def do_PATCH(self) -> None:
+        if self._fault():
+            return
+        hub, path = self.hub, unquote(urlparse(self.path).path)
+        body = self._body()
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/pulls/(\d+)", path):
+            with hub.lock:
+                found = [p for p in hub.pulls if p["number"] == int(match.group(1))]
+                if not found:
+                    self._send(404, {"message": "Not Found"})
+                    return
+                pull = found[0]
+                for key in ("title", "body"):
+                    if key in body:
+                        pull[key] = body[key]
+                if body.get("state") == "closed" and pull["state"] == "open":
+                    pull.update(state="closed", closed_at=_now())
+                pull["updated_at"] = _now()
+            self._send(200, pull, template=PULL)
+            return
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/git/refs/(heads/.+)", path):
+            ref = match.group(1)
+            with hub.lock:
+                current = hub.git("rev-parse", ref.replace("heads/", "refs/heads/", 1))
+                if not body.get("force") and hub.git("merge-base", current, body["sha"]) != current:
+                    self._send(
+                        422,
+                        {
+                            "message": "Update is not a fast forward",
+                            "documentation_url": "https://docs.github.com/rest/git/refs",
+                            "status": "422",
+                        },
+                        template=GIT_REF_UPDATE,
+                    )
+                    return
+                hub.git("checkout", "-q", "--detach")
+                hub.git("update-ref", ref.replace("heads/", "refs/heads/", 1), body["sha"])
+            self._send(
+                200,
+                template=GIT_REF_UPDATE,
+                body={
+                    "ref": f"refs/{ref}",
+                    "node_id": "REF_3",
+                    "url": f"{hub.url}{path}",
+                    "object": {"sha": body["sha"], "type": "commit", "url": ""},
+                },
+            )
+            return
+        self._send(404, {"message": "Not Found"})
 
     def do_PUT(self) -> None:
         if self._fault():
@@ -505,22 +626,7 @@ class _Handler(BaseHTTPRequestHandler):
                     template=CONTENTS,
                 )
                 return
-            hub.git("checkout", "-q", branch)
-            target = hub.repo_dir / file_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            hub.git("add", file_path)
-            hub.git(
-                "-c",
-                "user.name=digits-syncer",
-                "-c",
-                "user.email=syncer@example.invalid",
-                "commit",
-                "-q",
-                "-m",
-                body["message"],
-            )
-            commit = hub.git("rev-parse", "HEAD")
+            commit = hub.commit_file(branch, file_path, data, body["message"])
             self._send(
                 201 if existing is None else 200,
                 template=CONTENTS,
@@ -574,10 +680,33 @@ class _Handler(BaseHTTPRequestHandler):
                 body={
                     "ref": body["ref"],
                     "node_id": "REF_2",
-                    "url": f"{hub.url}{path}/{body['ref']}",
+                    "url": f"{hub.url}{path}/{body['ref'].removeprefix('refs/')}",
                     "object": {"sha": body["sha"], "type": "commit", "url": ""},
                 },
             )
+            return
+        if match := re.fullmatch(rf"/repos/{hub.owner}/{hub.deploy}/issues/(\d+)/comments", path):
+            number = int(match.group(1))
+            with hub.lock:
+                if not any(p["number"] == number for p in hub.pulls):
+                    self._send(404, NOT_FOUND, template=ISSUE_COMMENTS)
+                    return
+                hub.comments.setdefault(number, []).append(body["body"])
+                comment_id = hub.new_id()
+            base = f"{hub.url}/repos/{hub.owner}/{hub.deploy}"
+            comment = {
+                "id": comment_id,
+                "node_id": f"IC_{comment_id}",
+                "url": f"{base}/issues/comments/{comment_id}",
+                "html_url": f"{hub.url}/{hub.owner}/{hub.deploy}/pull/{number}#issuecomment-{comment_id}",
+                "body": body["body"],
+                "user": hub._user(),
+                "created_at": _now(),
+                "updated_at": _now(),
+                "issue_url": f"{base}/issues/{number}",
+                "author_association": "OWNER",
+            }
+            self._send(201, complete(comment, "issue-comment"), template=ISSUE_COMMENTS)
             return
         if path == f"/repos/{hub.owner}/{hub.deploy}/pulls":
             with hub.lock:
@@ -590,6 +719,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "body": body.get("body"),
                     "url": f"{hub.url}{path}/{number}",
                     "html_url": f"{hub.url}/{hub.owner}/{hub.deploy}/pull/{number}",
+                    "issue_url": f"{hub.url}/repos/{hub.owner}/{hub.deploy}/issues/{number}",
+                    "merged": False,
+                    "merge_commit_sha": None,
+                    "merged_at": None,
+                    "closed_at": None,
                     "head": _pull_side(hub, body["head"]),
                     "base": _pull_side(hub, body["base"]),
                     "user": hub._user(),

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from digits_syncer.plan import judge, judge_labels
-from digits_syncer.ports import Accepted, AssetError, Rejected
+from digits_syncer.judge import judge, judge_labels
+from digits_syncer.ports import Accepted, AssetError, Opened, Rejected, Review, ReviewState
 from digits_syncer.reconcile import Outcome, Syncer
 from digits_syncer.releases import Asset, Release, ReleaseFilter, ReleaseList
 from digits_syncer.rollout import RolloutState, RolloutStatus
@@ -35,6 +35,7 @@ class FakeBundle:
     version: str
     labels: tuple[int, ...] = ALL_DIGITS
     accuracy: float = 0.99
+    model_bytes: int = 600_000
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -102,7 +103,7 @@ class InMemorySource:
 
 @dataclass
 class InMemoryGate:
-    """The gate's rules over a ``FakeBundle`` (its own decisions, ``plan.judge`` and ``plan.judge_labels``);
+    """The gate's rules over a ``FakeBundle`` (its own decisions, ``judge.judge`` and ``judge.judge_labels``);
     bytes that are no ``FakeBundle`` are rejected as no bundle."""
 
     serving_labels: list[int] | None = field(default_factory=lambda: list(ALL_DIGITS))
@@ -129,21 +130,51 @@ class InMemoryGate:
         packed = workdir / f"mnist-cnn-{tag}.zip"
         packed.write_bytes(archive.read_bytes())
         digest = hashlib.sha256(packed.read_bytes()).hexdigest()
-        return Accepted(packed, digest, tag, bundle.accuracy, f"{verdict.reason}; {labels.reason}", bundle.labels)
+        reason = f"{verdict.reason}; {labels.reason}"
+        return Accepted(
+            packed,
+            digest,
+            tag,
+            bundle.accuracy,
+            reason,
+            bundle.labels,
+            serving_accuracy=self.serving_accuracy,
+            bundle_bytes=packed.stat().st_size,
+            model_bytes=bundle.model_bytes,
+        )
+
+
+@dataclass
+class FakePull:
+    """A pull request into the deployment branch; ``pin`` is what its branch's pin file names."""
+
+    number: int
+    branch: str
+    title: str
+    body: str
+    pin: Pin
+    state: ReviewState = ReviewState.OPEN
+    merge_commit: str = ""
+    comments: list[str] = field(default_factory=list)
 
 
 class InMemoryRecorder:
-    """The deployment repository: a commit per file that changes, none when the content is there already."""
+    """The deployment repository: a commit per file that changes, none when the content is there already.
+    In pull-request mode (``Proposals``) changes go to branches and pull requests that a test merges
+    (``merge``, after editing the branch's pin if it likes) or closes (``close``) as a reviewer would."""
 
     def __init__(self) -> None:
         self.bundles: dict[str, bytes] = {}
         self.pin: Pin | None = None
-        """What the pin file names (None: never written by the syncer)."""
+        """What the pin file on the deployment branch names (None: never written by the syncer)."""
         self.commits: list[str] = []
-        """Commit messages, oldest first."""
+        """Commit messages on the deployment branch, oldest first."""
         self.restored: list[tuple[Pin, str]] = []
         self.restore_errors: list[Exception] = []
         """Raised by the next ``restore_pin`` calls, one each (git down during a roll back)."""
+        self.pulls: list[FakePull] = []
+        self.withdraw_errors: list[BaseException] = []
+        """Raised by the next ``withdraw`` calls, one each, before anything is closed."""
 
     def _commit(self, message: str) -> str:
         self.commits.append(message)
@@ -168,6 +199,57 @@ class InMemoryRecorder:
         if self.pin != pin:
             self.pin = pin
             self._commit(f"model {pin.version}: roll back ({reason})")
+
+    # -- pull-request mode ------------------------------------------------------------------------
+
+    def propose(self, tag: str, accepted: Accepted, title: str, body: str) -> Opened:
+        url = f"https://git.example/deploy/models/{accepted.bundle_zip.name}"
+        pull = self._open(f"digits-syncer/{tag}", title, body, Pin(tag, url, accepted.sha256))
+        self.bundles.setdefault(f"{pull.branch}:{accepted.bundle_zip.name}", accepted.bundle_zip.read_bytes())
+        return Opened(pull.number, pull.branch, f"head-of-{pull.branch}", url)
+
+    def propose_pin(self, pin: Pin, title: str, body: str) -> Opened | None:
+        if self.pin == pin:
+            return None
+        pull = self._open(f"digits-syncer/restore-{pin.version}", title, body, pin)
+        return Opened(pull.number, pull.branch, f"head-of-{pull.branch}")
+
+    def _open(self, branch: str, title: str, body: str, pin: Pin) -> FakePull:
+        """The pull request open from ``branch``, or a new one (GitHub allows one open per branch and base)."""
+        for pull in self.open_pulls():
+            if pull.branch == branch:
+                return pull
+        pull = FakePull(len(self.pulls) + 1, branch, title, body, pin)
+        self.pulls.append(pull)
+        return pull
+
+    def review(self, number: int) -> Review:
+        pull = self.pulls[number - 1]
+        return Review(pull.state, pull.merge_commit, pull.pin if pull.state is ReviewState.MERGED else None)
+
+    def withdraw(self, number: int, comment: str) -> bool:
+        if self.withdraw_errors:
+            raise self.withdraw_errors.pop(0)
+        pull = self.pulls[number - 1]
+        if pull.state is not ReviewState.OPEN:
+            return False
+        pull.comments.append(comment)
+        pull.state = ReviewState.CLOSED
+        return True
+
+    def open_pulls(self) -> list[FakePull]:
+        return [pull for pull in self.pulls if pull.state is ReviewState.OPEN]
+
+    def merge(self, number: int, pin: Pin | None = None) -> None:
+        """A reviewer merges pull request ``number``, after setting its branch's pin to ``pin`` if given."""
+        pull = self.pulls[number - 1]
+        pull.pin = pin or pull.pin
+        pull.state, pull.merge_commit = ReviewState.MERGED, self._commit(f"Merge pull request #{number}")
+        self.pin = pull.pin
+
+    def close(self, number: int) -> None:
+        """A reviewer closes pull request ``number`` without merging it."""
+        self.pulls[number - 1].state = ReviewState.CLOSED
 
 
 @dataclass
@@ -220,11 +302,15 @@ class InMemoryStateStore:
     def __init__(self, text: str | None = None) -> None:
         self.text = text
         self.saves = 0
+        self.save_errors: list[BaseException] = []
+        """Raised by the next ``save`` calls, one each, before anything is kept (the syncer killed)."""
 
     def load(self) -> SyncerState:
         return SyncerState.from_json(self.text)
 
     def save(self, state: SyncerState) -> None:
+        if self.save_errors:
+            raise self.save_errors.pop(0)
         self.text = state.to_json()
         self.saves += 1
 
@@ -246,6 +332,8 @@ class SyncerFakes:
     recorder: InMemoryRecorder = field(default_factory=InMemoryRecorder)
     cluster: InMemoryCluster = field(default_factory=InMemoryCluster)
     store: InMemoryStateStore = field(default_factory=InMemoryStateStore)
+    pull_requests: bool = False
+    """Pull-request mode: the recorder's ``Proposals`` are wired in."""
 
     def syncer(
         self, *, dry_run: bool = False, require_digest: bool = False, rules: ReleaseFilter | None = None
@@ -261,6 +349,7 @@ class SyncerFakes:
             dry_run=dry_run,
             require_digest=require_digest,
             clock=lambda: NOW,
+            proposals=self.recorder if self.pull_requests else None,
         )
 
     def once(self, retry: Iterable[str] = (), **options: bool) -> Outcome:

@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from digits_syncer.plan import ROLLBACK_REASON
-from digits_syncer.ports import RecordError, SourceError
+from digits_syncer.ports import RecordError, ReviewState, SourceError
 from digits_syncer.reconcile import Outcome
 from digits_syncer.releases import asset_fingerprint, tag_key
 from digits_syncer.state import PendingRollout, Pin
@@ -355,3 +355,200 @@ def test_a_source_error_changes_nothing(fakes):
         fakes.once()
     assert fakes.cluster.running == running and fakes.store.saves == saves
     assert fakes.once() is Outcome.DEPLOYED  # the next poll goes on
+
+
+# -- pull-request mode: review before rollout ------------------------------------------------------------
+
+
+@pytest.fixture
+def reviewed() -> SyncerFakes:
+    return SyncerFakes(pull_requests=True)
+
+
+def _proposed(fakes: SyncerFakes, tag: str, content: FakeBundle | None = None) -> int:
+    fakes.source.publish(tag, content)
+    assert fakes.once() is Outcome.PROPOSED
+    return fakes.store.state.proposal.number
+
+
+def test_a_release_is_proposed_with_the_gate_evidence_and_nothing_rolls_out_before_the_merge(reviewed):
+    reviewed.gate.serving_accuracy = 0.985
+    reviewed.source.publish("v2.0.0", FakeBundle("v2.0.0", accuracy=0.9912, model_bytes=612_345))
+    outcome = reviewed.once()
+    assert (outcome, outcome.exit_code) == (Outcome.PROPOSED, 0)
+    (pull,) = reviewed.recorder.pulls
+    assert (pull.number, pull.branch, pull.title) == (1, "digits-syncer/v2.0.0", "Roll out model v2.0.0")
+    accepted = reviewed.deployed_pin("v2.0.0")
+    size = len(reviewed.source.assets[reviewed.source.releases[0].assets[0].id])
+    for evidence in (
+        "| Holdout accuracy | 0.9912 |",
+        "| Serving model's accuracy | 0.9850 on the same digits (`baked-in`) |",
+        "| Labels | 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 |",
+        f"| Bundle | `mnist-cnn-v2.0.0.zip`, {size:,} bytes |",
+        "| Model | 612,345 bytes |",
+        f"| sha256 | `{accepted.sha256}` |",
+        "`--retry v2.0.0`",
+    ):
+        assert evidence in pull.body
+    # Recorded, not rolled out: the deployment branch and the cluster are as they were.
+    assert (reviewed.cluster.applied, reviewed.recorder.commits, reviewed.recorder.pin) == ([], [], None)
+    state = reviewed.store.state
+    assert (state.proposal.tag, state.proposal.number, state.proposal.pin, state.pending) == (
+        "v2.0.0",
+        1,
+        accepted,
+        None,
+    )
+    assert reviewed.store.history() == ["proposed"]
+    assert reviewed.cluster.reasons() == ["ReleaseProposed"]
+
+    saves = reviewed.store.saves  # while it awaits review, a reconcile does nothing
+    assert reviewed.once() is Outcome.UP_TO_DATE
+    assert (reviewed.store.saves, len(reviewed.recorder.pulls), reviewed.source.downloads) == (
+        saves,
+        1,
+        ["v2.0.0"],
+    )
+
+
+def test_a_merged_proposal_rolls_out_exactly_the_pin_its_merge_commit_names(reviewed):
+    number = _proposed(reviewed, "v2.0.0")
+    # The reviewer points the pin at a mirror before merging: what rolls out is what was merged.
+    merged = Pin("v2.0.0", "https://mirror.example/mnist-cnn-v2.0.0.zip", reviewed.deployed_pin("v2.0.0").sha256)
+    reviewed.recorder.merge(number, merged)
+    assert reviewed.once() is Outcome.DEPLOYED
+    assert reviewed.cluster.applied == [merged] and reviewed.cluster.running == merged
+    state = reviewed.store.state
+    assert (state.deployed, state.deployed_asset, state.proposal, state.pending) == ("v2.0.0", "", None, None)
+    assert reviewed.store.history() == ["proposed", "merged", "deployed"]
+    assert "pull request #1 merged as commit-1" in state.history[1]["detail"]
+    assert reviewed.cluster.reasons() == ["ReleaseProposed", "ReleaseMerged", "RolloutComplete"]
+    assert reviewed.once() is Outcome.UP_TO_DATE
+
+
+def test_a_merged_proposal_as_proposed_is_deployed_with_its_asset(reviewed):
+    reviewed.recorder.merge(_proposed(reviewed, "v2.0.0"))
+    assert reviewed.once() is Outcome.DEPLOYED
+    pin = reviewed.deployed_pin("v2.0.0")
+    assert reviewed.cluster.applied == [pin] and reviewed.recorder.pin == pin
+    assert reviewed.store.state.deployed_asset == asset_fingerprint(reviewed.source.releases[0].assets[0])
+
+
+def test_a_newer_release_supersedes_the_open_proposal_whose_pull_request_is_closed(reviewed):
+    older = _proposed(reviewed, "v2.0.0")
+    newer = _proposed(reviewed, "v3.0.0")
+    first, second = reviewed.recorder.pulls
+    assert (first.state, first.comments) == (
+        ReviewState.CLOSED,
+        ["Superseded by #2 (release `v3.0.0`): closed by the digits syncer."],
+    )
+    assert (older, newer, second.state) == (1, 2, ReviewState.OPEN)
+    state = reviewed.store.state
+    assert (state.proposal.tag, state.superseded) == ("v3.0.0", ())
+    assert reviewed.cluster.applied == []
+    reviewed.recorder.merge(newer)
+    assert reviewed.once() is Outcome.DEPLOYED
+    assert reviewed.cluster.applied == [reviewed.deployed_pin("v3.0.0")]
+
+
+def test_a_superseded_pull_request_left_open_by_a_crash_is_closed_on_the_next_reconcile(reviewed):
+    _proposed(reviewed, "v2.0.0")
+    reviewed.source.publish("v3.0.0")
+    reviewed.recorder.withdraw_errors.append(KeyboardInterrupt("killed after saving the new proposal"))
+    with pytest.raises(KeyboardInterrupt):
+        reviewed.once()
+    assert [pull.state for pull in reviewed.recorder.pulls] == [ReviewState.OPEN, ReviewState.OPEN]
+    state = reviewed.store.state
+    assert (state.proposal.number, [p.number for p in state.superseded]) == (2, [1])
+
+    assert reviewed.once() is Outcome.UP_TO_DATE  # closed first thing, then v3.0.0 awaits review
+    assert [pull.state for pull in reviewed.recorder.pulls] == [ReviewState.CLOSED, ReviewState.OPEN]
+    assert reviewed.store.state.superseded == ()
+
+
+def test_a_proposal_closed_without_merging_is_recorded_as_rejected_and_not_proposed_again(reviewed, caplog):
+    reviewed.recorder.close(_proposed(reviewed, "v2.0.0"))
+    outcome = reviewed.once()
+    assert (outcome, outcome.exit_code) == (Outcome.REJECTED, 3)
+    state = reviewed.store.state
+    assert state.rejected["v2.0.0"] == "pull request #1 was closed without merging" and state.proposal is None
+    assert reviewed.cluster.events[-1] == (
+        "ReleaseRejected",
+        "release v2.0.0 rejected: pull request #1 was closed without merging",
+        True,
+    )
+    assert "release v2.0.0 rejected" in caplog.text
+    assert reviewed.once() is Outcome.UP_TO_DATE
+    assert (len(reviewed.recorder.pulls), reviewed.cluster.applied) == (1, [])
+
+    assert reviewed.once(retry=["v2.0.0"]) is Outcome.PROPOSED  # asked: proposed again, in a new pull request
+    assert [pull.state for pull in reviewed.recorder.pulls] == [ReviewState.CLOSED, ReviewState.OPEN]
+
+
+def test_a_syncer_killed_after_opening_the_pull_request_opens_no_second_one(reviewed):
+    reviewed.source.publish("v2.0.0")
+    reviewed.store.save_errors.append(KeyboardInterrupt("killed between opening the pull request and saving"))
+    with pytest.raises(KeyboardInterrupt):
+        reviewed.once()
+    assert reviewed.store.state.proposal is None and len(reviewed.recorder.pulls) == 1
+
+    assert reviewed.once() is Outcome.PROPOSED  # gated again, and the open pull request found by its branch
+    assert len(reviewed.recorder.pulls) == 1 and reviewed.store.state.proposal.number == 1
+    assert reviewed.source.downloads == ["v2.0.0", "v2.0.0"]
+
+
+def test_a_failed_rollout_is_rolled_back_at_once_and_the_roll_back_recorded_through_a_pull_request(reviewed):
+    reviewed.recorder.merge(_proposed(reviewed, "v2.0.0"))
+    assert reviewed.once() is Outcome.DEPLOYED
+    previous = reviewed.deployed_pin("v2.0.0")
+    reviewed.cluster.stalling.add("v3.0.0")
+    reviewed.recorder.merge(_proposed(reviewed, "v3.0.0"))
+
+    assert reviewed.once() is Outcome.ROLLED_BACK
+    stalled = reviewed.deployed_pin("v3.0.0")
+    assert reviewed.cluster.applied == [previous, stalled, previous] and reviewed.cluster.running == previous
+    restore = reviewed.recorder.pulls[-1]
+    assert (restore.number, restore.branch, restore.pin, restore.state) == (
+        3,
+        "digits-syncer/restore-v2.0.0",
+        previous,
+        ReviewState.OPEN,
+    )
+    assert restore.title == "Roll back the model pin to `v2.0.0`"
+    assert ROLLBACK_REASON in restore.body and previous.sha256 in restore.body
+    assert reviewed.recorder.pin == stalled and reviewed.recorder.restored == []  # git follows through review
+    state = reviewed.store.state
+    assert (state.unrecorded, state.proposal, "v3.0.0" in state.failed) == (None, None, True)
+    assert state.history[-1]["event"] == "restore-proposed" and "#3" in state.history[-1]["detail"]
+
+    assert reviewed.once() is Outcome.UP_TO_DATE  # the roll back is not proposed twice
+    assert len(reviewed.recorder.pulls) == 3
+
+
+def test_push_mode_opens_no_pull_request(fakes):
+    _deployed(fakes, "v2.0.0")
+    fakes.cluster.stalling.add("v3.0.0")
+    fakes.source.publish("v3.0.0")
+    assert fakes.once() is Outcome.ROLLED_BACK
+    assert fakes.recorder.pulls == [] and fakes.store.state.proposal is None
+    assert fakes.recorder.restored == [(fakes.deployed_pin("v2.0.0"), ROLLBACK_REASON)]
+
+
+def test_a_dry_run_in_pull_request_mode_proposes_closes_and_rolls_out_nothing(reviewed):
+    number = _proposed(reviewed, "v2.0.0")
+    reviewed.source.publish("v3.0.0")
+    assert reviewed.once(dry_run=True) is Outcome.PLANNED
+    reviewed.recorder.merge(number)
+    saves = reviewed.store.saves
+    assert reviewed.once(dry_run=True) is Outcome.PLANNED
+    assert (reviewed.store.saves, reviewed.cluster.applied, len(reviewed.recorder.pulls)) == (saves, [], 1)
+    assert reviewed.store.state.proposal.number == number
+
+
+def test_back_in_push_mode_an_open_proposal_is_no_longer_followed_and_its_release_is_pushed(reviewed):
+    _proposed(reviewed, "v2.0.0")
+    reviewed.pull_requests = False
+    assert reviewed.once() is Outcome.DEPLOYED
+    assert reviewed.cluster.applied == [reviewed.deployed_pin("v2.0.0")] and reviewed.recorder.pin is not None
+    assert reviewed.store.history() == ["proposed", "proposal-dropped", "recorded", "deployed"]
+    assert reviewed.store.state.proposal is None

@@ -98,7 +98,12 @@ def test_accuracy_floor_and_regression(tmp_path, mnist, bundle_zip):
         work = tmp_path / f"work{n}"
         work.mkdir()
         if reason is None:
-            assert _gate(mnist, settings, serving).check(bundle_zip, "v2.0.0", work).accuracy > 0.99
+            accepted = _gate(mnist, settings, serving).check(bundle_zip, "v2.0.0", work)
+            assert accepted.accuracy > 0.99 and accepted.serving_accuracy == serving
+            # The evidence a pull request shows: the sizes of what is recorded and of what is served.
+            assert accepted.bundle_bytes == accepted.bundle_zip.stat().st_size
+            with zipfile.ZipFile(accepted.bundle_zip) as packed:
+                assert accepted.model_bytes == packed.getinfo("model.tflite").file_size > 0
         else:
             with pytest.raises(Rejected, match=reason):
                 _gate(mnist, settings, serving).check(bundle_zip, "v2.0.0", work)

@@ -52,9 +52,7 @@ def _syncer(plane, hub, mnist, *, api=None, rollout_timeout_s=60.0, dry_run=Fals
         hub.url,
         "t0ken",
         5,
-        RepoSettings(
-            f"{hub.owner}/{hub.deploy}", "main", "models", "kubernetes/base/model-pin.yaml", False, "digits-api"
-        ),
+        RepoSettings(f"{hub.owner}/{hub.deploy}", "main", "models", "kubernetes/base/model-pin.yaml", "digits-api"),
     )
     return Syncer(
         source,

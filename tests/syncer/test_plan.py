@@ -1,4 +1,4 @@
-"""The pure decisions: what to do, and the gate's verdict."""
+"""The pure decisions: what to do, and the state each outcome leads to."""
 
 from __future__ import annotations
 
@@ -23,18 +23,27 @@ from digits_syncer.plan import (
     RollOut,
     after_gate,
     after_record,
+    after_review,
     after_rollback,
     after_rollout,
     first_step,
-    judge,
-    judge_labels,
     pin_to_restore,
     plan,
+    to_withdraw,
 )
-from digits_syncer.ports import Accepted, AssetError, Rejected
+from digits_syncer.ports import Accepted, AssetError, Rejected, Review, ReviewState
 from digits_syncer.releases import Asset, Release, asset_fingerprint, tag_key
 from digits_syncer.rollout import RolloutState, RolloutStatus
-from digits_syncer.state import MAX_RECORDED, MAX_STATE_BYTES, MAX_TEXT, PendingRollout, Pin, SyncerState
+from digits_syncer.state import (
+    MAX_RECORDED,
+    MAX_STATE_BYTES,
+    MAX_SUPERSEDED,
+    MAX_TEXT,
+    PendingRollout,
+    Pin,
+    Proposal,
+    SyncerState,
+)
 
 ASSET = Asset(7, "mnist-cnn-v2.zip", 100, "u/7", "sha256:" + "d" * 64)
 V2 = Candidate(Release(2, "v2", "v2", False, False, datetime(2026, 1, 2, tzinfo=UTC), None, (ASSET,)), ASSET)
@@ -91,37 +100,6 @@ def test_plan(desired, running, state, expected):
             assert value in getattr(action, name), (getattr(action, name), value)
         else:
             assert getattr(action, name) == value
-
-
-@pytest.mark.parametrize(
-    ("candidate", "serving", "allow", "accepted", "reason"),
-    [
-        ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], list(range(10)), False, True, "cover the serving model's"),
-        ([2, 7, 8], list(range(10)), False, False, "missing [0, 1, 3, 4, 5, 6, 9]"),
-        ([2, 7, 8], list(range(10)), True, True, "narrower labels are allowed"),
-        (list(range(10)), [2, 7, 8], False, True, "cover"),  # widening is always fine
-        ([8, 7, 2], [2, 7, 8], False, True, "cover"),  # order does not matter
-        ([2, 7, 8], None, False, True, "labels not compared"),
-    ],
-)
-def test_judge_labels(candidate, serving, allow, accepted, reason):
-    verdict = judge_labels(candidate, serving, allow)
-    assert verdict.accepted is accepted and reason in verdict.reason
-
-
-@pytest.mark.parametrize(
-    ("accuracy", "serving", "accepted", "reason"),
-    [
-        (0.99, None, True, "holdout accuracy 0.9900"),
-        (0.85, None, False, "below the floor 0.9000"),
-        (0.95, 0.99, False, "worse than the serving model's 0.9900 by more than 0.0200"),
-        (0.98, 0.99, True, "holdout accuracy 0.9800"),
-        (0.999, 0.95, True, "holdout accuracy 0.9990"),
-    ],
-)
-def test_judge(accuracy, serving, accepted, reason):
-    verdict = judge(accuracy, serving, min_accuracy=0.9, max_regression=0.02)
-    assert verdict.accepted is accepted and reason in verdict.reason
 
 
 def test_state_stays_bounded_whatever_it_records():
@@ -208,3 +186,54 @@ def test_state_transitions_return_a_new_state_and_leave_the_old_one_alone():
     assert before == SyncerState(rejected={"v1": "bad zip"}, pending=ROLL_OUT_V2.pending)
     assert after.with_pin_restored().unrecorded is None
     assert dict(after.with_retry(frozenset({"v1", "v2"})).rejected) == {} and before.rejected == {"v1": "bad zip"}
+
+
+PROPOSAL_V2 = Proposal("v2", 5, "digits-syncer/v2", PIN_V2, "head", asset_fingerprint(ASSET))
+EDITED = Pin("v2", "https://mirror.example/v2.zip", "b" * 64)
+
+
+@pytest.mark.parametrize(
+    ("review", "expected"),
+    [
+        (Review(ReviewState.OPEN), None),
+        (Review(ReviewState.CLOSED), Reject("v2", "pull request #5 was closed without merging")),
+        # Merged: the pin the merge commit names rolls out, whatever the branch held when it was proposed.
+        (
+            Review(ReviewState.MERGED, "m3rge", PIN_V2),
+            RollOut(PendingRollout("v2", PIN_V2, PIN_V1, "m3rge", asset_fingerprint(ASSET)), patch=True),
+        ),
+        (Review(ReviewState.MERGED, "m3rge", EDITED), RollOut(PendingRollout("v2", EDITED, PIN_V1, "m3rge"), True)),
+        (Review(ReviewState.MERGED, "m3rge", None), Reject("v2", "names no pin the syncer can read")),
+    ],
+)
+def test_an_open_proposal_follows_its_pull_request(review, expected):
+    decided = after_review(PROPOSAL_V2, review, PIN_V1)
+    if isinstance(expected, Reject):
+        assert isinstance(decided, Reject) and decided.key == expected.key and expected.reason in decided.reason
+    else:
+        assert decided == expected
+
+
+def test_a_proposal_waits_for_review_unless_a_newer_release_supersedes_it():
+    state = SyncerState(proposal=PROPOSAL_V2)
+    assert plan(V2, Observed(PIN_V1, state)) == Idle("pull request #5 proposing v2 awaits review")
+    assert plan(None, Observed(PIN_V1, state)) == Idle("pull request #5 proposing v2 awaits review")
+    newer = _with("v3")
+    assert plan(newer, Observed(PIN_V1, state)) == Deploy(newer)
+
+
+def test_proposal_transitions_keep_the_superseded_to_close_and_round_trip():
+    newer = Proposal("v3", 6, "digits-syncer/v3", PIN_V2)
+    state = SyncerState().with_proposal(PROPOSAL_V2, "gated", AT).with_proposal(newer, "gated", AT)
+    assert (state.proposal, state.superseded) == (newer, (PROPOSAL_V2,))
+    assert SyncerState.from_json(state.to_json()) == state
+    assert state.with_withdrawn(5).superseded == ()
+    assert [w.comment for w in to_withdraw(state)] == ["Superseded by #6 (release `v3`): closed by the digits syncer."]
+    closed = state.with_proposal_closed("pull request #6 was closed without merging", AT)
+    assert (closed.proposal, dict(closed.rejected)) == (None, {"v3": "pull request #6 was closed without merging"})
+    merged = state.with_merged(PENDING, "merged", AT)
+    assert (merged.proposal, merged.pending, merged.history[-1]["event"]) == (None, PENDING, "merged")
+    many = SyncerState()
+    for n in range(100):
+        many = many.with_proposal(Proposal(f"v{n}", n + 1, f"b{n}", PIN_V2), "gated", AT)
+    assert len(many.superseded) == MAX_SUPERSEDED and many.superseded[-1].number == 99

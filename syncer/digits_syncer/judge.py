@@ -1,0 +1,41 @@
+"""The gate's verdicts, as pure functions of holdout accuracies and label sets (no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    reason: str
+
+
+def judge(accuracy: float, serving_accuracy: float | None, min_accuracy: float, max_regression: float) -> Verdict:
+    """The gate's decision from holdout accuracies (the serving model's on the same digits, when comparable)."""
+    if accuracy < min_accuracy:
+        return Verdict(False, f"holdout accuracy {accuracy:.4f} is below the floor {min_accuracy:.4f}")
+    if serving_accuracy is not None and serving_accuracy - accuracy > max_regression:
+        return Verdict(
+            False,
+            f"holdout accuracy {accuracy:.4f} is worse than the serving model's {serving_accuracy:.4f}"
+            f" by more than {max_regression:.4f}",
+        )
+    return Verdict(True, f"holdout accuracy {accuracy:.4f}")
+
+
+def judge_labels(candidate: list[int], serving: list[int] | None, allow_narrower: bool) -> Verdict:
+    """Whether a model with ``candidate`` labels may replace one answering ``serving`` (None: unknown).
+
+    A release that cannot answer a digit the serving model answers would silently narrow what
+    the app recognises: refused unless ``allow_narrower``.
+    """
+    if serving is None:
+        return Verdict(True, "the serving model's labels are unknown: labels not compared")
+    missing = sorted(set(serving) - set(candidate))
+    if not missing:
+        return Verdict(True, f"labels {sorted(candidate)} cover the serving model's")
+    message = f"labels {candidate} do not cover the serving model's {serving} (missing {missing})"
+    if allow_narrower:
+        return Verdict(True, f"{message}; narrower labels are allowed")
+    return Verdict(False, f"{message}: a release may not narrow the labels unless narrower labels are allowed")

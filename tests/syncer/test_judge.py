@@ -1,0 +1,38 @@
+"""The gate's verdicts: holdout accuracies and label sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from digits_syncer.judge import judge, judge_labels
+
+
+@pytest.mark.parametrize(
+    ("candidate", "serving", "allow", "accepted", "reason"),
+    [
+        ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], list(range(10)), False, True, "cover the serving model's"),
+        ([2, 7, 8], list(range(10)), False, False, "missing [0, 1, 3, 4, 5, 6, 9]"),
+        ([2, 7, 8], list(range(10)), True, True, "narrower labels are allowed"),
+        (list(range(10)), [2, 7, 8], False, True, "cover"),  # widening is always fine
+        ([8, 7, 2], [2, 7, 8], False, True, "cover"),  # order does not matter
+        ([2, 7, 8], None, False, True, "labels not compared"),
+    ],
+)
+def test_judge_labels(candidate, serving, allow, accepted, reason):
+    verdict = judge_labels(candidate, serving, allow)
+    assert verdict.accepted is accepted and reason in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "serving", "accepted", "reason"),
+    [
+        (0.99, None, True, "holdout accuracy 0.9900"),
+        (0.85, None, False, "below the floor 0.9000"),
+        (0.95, 0.99, False, "worse than the serving model's 0.9900 by more than 0.0200"),
+        (0.98, 0.99, True, "holdout accuracy 0.9800"),
+        (0.999, 0.95, True, "holdout accuracy 0.9990"),
+    ],
+)
+def test_judge(accuracy, serving, accepted, reason):
+    verdict = judge(accuracy, serving, min_accuracy=0.9, max_regression=0.02)
+    assert verdict.accepted is accepted and reason in verdict.reason
