@@ -42,11 +42,22 @@ class Postgres:
         """Without the password: the store reads it from ``password_file``, as from a mounted Secret."""
         return f"postgresql+psycopg://{USER}@127.0.0.1:{self.port}/{DATABASE}"
 
+    @staticmethod
+    def _as_postgres(*command: str) -> list[str]:
+        """PostgreSQL refuses to run as root: as root, run its tools as the postgres user."""
+        return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+
     def _run(self, *command: str) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=60)
+        subprocess.run(self._as_postgres(*command), check=True, capture_output=True, timeout=60)
+
+    def running(self) -> bool:
+        status = self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "status")
+        return subprocess.run(status, capture_output=True, timeout=30).returncode == 0
 
     def start(self) -> None:
+        """Start the server (nothing to do when it runs)."""
+        if self.running():
+            return
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(
             str(self.bindir / "pg_ctl"),

@@ -88,11 +88,12 @@ def api_server(
     ready_timeout_s: float = 30.0,
     store_url: str | None = None,
     env_extra: dict[str, str] | None = None,
+    port: int | None = None,
     **settings: str,
 ) -> Iterator[RunningServer]:
     """The real API (``python -m digits_api``) on a free loopback port, ready when /readyz answers 200. Its
     feedback store: ``store_url``, by default an SQLite file of its own in ``tmp_path``."""
-    port = free_port()
+    port = port or free_port()
     env = python_env(DIGITS_API_HOST="127.0.0.1", DIGITS_API_PORT=str(port), DIGITS_API_LOG_LEVEL="warning")
     env["DIGITS_STORE_URL"] = f"sqlite:///{tmp_path}/feedback-{port}.sqlite3" if store_url is None else store_url
     env.update({f"DIGITS_API_{key.upper()}": value for key, value in settings.items()})

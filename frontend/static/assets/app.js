@@ -1,4 +1,5 @@
-// The drawing page: pointer input, undo/clear, debounced predictions, results.
+// The drawing page: pointer input, undo/clear, debounced predictions, results, and asking whether they were right.
+import { FeedbackPanel } from "./feedback.js?v=1.0.0";
 import { inkFromRGBA, preprocess, SIZE } from "./preprocess.js?v=1.0.0";
 
 const BRUSH = 18;
@@ -15,15 +16,26 @@ const errorText = document.getElementById("error-text");
 const versionOut = document.getElementById("model-version");
 
 const strokes = [];
+let drawingStarted = 0;
 let current = null;
 let timer = null;
 let latestRequest = 0;
 let labels = null;
 
+// A point in canvas units, and when it was drawn: milliseconds since the drawing's first point.
 function padPoint(event) {
   const rect = pad.getBoundingClientRect();
-  return [((event.clientX - rect.left) * pad.width) / rect.width, ((event.clientY - rect.top) * pad.height) / rect.height];
+  return [
+    ((event.clientX - rect.left) * pad.width) / rect.width,
+    ((event.clientY - rect.top) * pad.height) / rect.height,
+    event.timeStamp - drawingStarted,
+  ];
 }
+
+const feedback = new FeedbackPanel(document, {
+  storage: window.localStorage,
+  getDrawing: () => ({ strokes, width: pad.width, height: pad.height }),
+});
 
 function drawStroke(points) {
   context.beginPath();
@@ -49,6 +61,7 @@ function showError(message) {
 }
 
 function resetResult() {
+  feedback.withdraw();
   predictionOut.textContent = "–";
   confidenceOut.textContent = "–";
   preview.clearRect(0, 0, SIZE, SIZE);
@@ -92,6 +105,7 @@ async function loadModelInfo() {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const manifest = await response.json();
     labels = manifest.labels;
+    feedback.setLabels(labels);
     versionOut.textContent = manifest.version;
     renderBars(null);
     return true;
@@ -125,6 +139,12 @@ async function predictNow() {
     confidenceOut.textContent = `${(body.probability * 100).toFixed(1)}%`;
     if (body.model_version && body.model_version !== versionOut.textContent) await loadModelInfo();
     renderBars(body.probabilities);
+    feedback.offer({
+      image: pixels,
+      predicted: body.prediction,
+      probabilities: body.probabilities,
+      modelVersion: body.model_version,
+    });
     setState("done");
   } catch (error) {
     if (request !== latestRequest) return;
@@ -139,6 +159,7 @@ function setState(state) {
 }
 
 function schedulePrediction() {
+  feedback.withdraw();
   setState("pending");
   clearTimeout(timer);
   timer = setTimeout(predictNow, DEBOUNCE_MS);
@@ -161,6 +182,9 @@ function undo() {
 
 pad.addEventListener("pointerdown", (event) => {
   event.preventDefault();
+  // Once its answer is saved, a drawing is done: the next stroke starts the next digit.
+  if (feedback.answered) clearAll();
+  if (!strokes.length) drawingStarted = event.timeStamp;
   pad.setPointerCapture(event.pointerId);
   current = [padPoint(event)];
   strokes.push(current);
@@ -202,6 +226,10 @@ document.addEventListener("keydown", (event) => {
     undo();
   } else if (event.key === "Escape" || event.key === "c" || event.key === "C") {
     clearAll();
+  } else if (event.key === "y" || event.key === "Y") {
+    feedback.answer(feedback.prediction?.predicted);
+  } else if (/^[0-9]$/.test(event.key) && labels?.includes(Number(event.key))) {
+    feedback.answer(Number(event.key));
   }
 });
 
