@@ -51,6 +51,7 @@ VARIABLES = {
     "DIGITS_SYNCER_DEPLOY_BUNDLE_DIR": "bundles",
     "DIGITS_SYNCER_DEPLOY_PIN_PATH": "pin.yaml",
     "DIGITS_SYNCER_RECORD_MODE": "pull-request",
+    "DIGITS_SYNCER_PR_BRANCH_PREFIX": "bots/syncer/",
     "DIGITS_SYNCER_MODE": "local",
     "DIGITS_SYNCER_NAMESPACE": "ns",
     "DIGITS_SYNCER_DEPLOYMENT": "api",
