@@ -13,11 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from digits_api.errors import ApiError, error_response
+from digits_api.drift_monitor import DriftCollector, DriftMonitor
+from digits_api.errors import ApiError, NotReady, error_response
 from digits_api.fast_path import PredictFastPath
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
 from digits_api.registry import BundleWatcher, ModelRegistry
 from digits_api.routes import service
+from digits_api.routes.drift import drift_router
 from digits_api.routes.feedback import FeedbackRoutes
 from digits_api.routes.predict import PredictRoutes
 from digits_api.settings import ApiSettings
@@ -35,10 +37,21 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
     metrics = ApiMetrics()
     link = StoreLink(store_settings or StoreSettings())
 
+    drift = DriftMonitor(settings.drift_window, enabled=settings.drift)
+
     def on_swap(model: DigitModel) -> None:
         metrics.served(model.version, model.loaded_at or 0.0)
+        drift.reset()
 
     registry = ModelRegistry(settings.model_path, settings.threads, on_swap=on_swap, interpreters=settings.interpreters)
+
+    def served_model() -> DigitModel | None:
+        try:
+            return registry.current
+        except NotReady:
+            return None
+
+    metrics.registry.register(DriftCollector(drift, served_model))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,8 +90,9 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
         # Starlette answers this one in plain text otherwise; the traceback is still logged.
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
-    routes = PredictRoutes(registry, metrics, settings)
+    routes = PredictRoutes(registry, metrics, settings, drift)
     app.include_router(routes.router)
+    app.include_router(drift_router(registry, drift))
     app.include_router(FeedbackRoutes(registry, metrics, settings, link).router)
     app.include_router(service.router)
     if settings.static_dir is not None:

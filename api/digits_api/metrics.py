@@ -20,6 +20,7 @@ KNOWN_ROUTES = frozenset(
         "/predict/batch",
         "/feedback",
         "/feedback/stats",
+        "/drift",
         "/model",
         "/healthz",
         "/readyz",

@@ -74,6 +74,13 @@ class ApiSettings(BaseSettings):
         ge=2,
         description="Most open connections or in-flight requests; beyond it a request gets 503 with Retry-After (/healthz excepted).",
     )
+    drift: bool = Field(
+        default=True,
+        description="Keep the last inputs and answers to score drift against the bundle's reference (/drift, /metrics).",
+    )
+    drift_window: int = Field(
+        default=1000, ge=10, le=20_000, description="How many of the latest inputs drift is scored on (3 KB each)."
+    )
     watch: bool = Field(
         default=False, description="Reload the model when the bundle at model_path changes (local mode)."
     )

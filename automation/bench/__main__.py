@@ -34,7 +34,7 @@ import numpy as np
 
 from bench import servers as bench_servers
 from bench.servers import Result, Server, measure
-from bench.targets import API, BASELINE, KSERVE, NOOP_ASGI, NOOP_FASTAPI, evaluate_targets
+from bench.targets import API, API_NO_DRIFT, BASELINE, KSERVE, NOOP_ASGI, NOOP_FASTAPI, evaluate_targets
 from digits_bundle.mnist import cache_dir, load_mnist
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def _servers(kserve_python: Path, images: np.ndarray) -> dict[str, Server]:
     def kserve_prediction(answer: Any) -> int:
         return int(np.argmax(answer["predictions"][0]))
 
-    api_port, kserve_port, fastapi_port, asgi_port, baseline_port = (_free_port() for _ in range(5))
+    api_port, kserve_port, fastapi_port, asgi_port, baseline_port, plain_port = (_free_port() for _ in range(6))
     kserve_path = f"/v1/models/{KSERVE_MODEL}"
     return {
         API: Server(
@@ -94,6 +94,22 @@ def _servers(kserve_python: Path, images: np.ndarray) -> dict[str, Server]:
             predicted_label=their_prediction,
             batch_path="/predict/batch",
             batch_body=batch,
+        ),
+        API_NO_DRIFT: Server(
+            name="api, drift scoring off",
+            command=[sys.executable, "-m", "digits_api"],
+            env=dict(
+                env,
+                DIGITS_API_PORT=str(plain_port),
+                DIGITS_API_MODEL_PATH=str(BUNDLE),
+                DIGITS_API_LOG_LEVEL="warning",
+                DIGITS_API_DRIFT="false",
+            ),
+            url=f"http://127.0.0.1:{plain_port}",
+            ready_path="/readyz",
+            predict_path="/predict",
+            single_body=single,
+            predicted_label=their_prediction,
         ),
         KSERVE: Server(
             name=f"kserve {_kserve_version()} (TFLite)",

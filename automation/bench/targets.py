@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bench.servers import CONNECTIONS, Result
 
 API, KSERVE, NOOP_FASTAPI, NOOP_ASGI, BASELINE = "api", "kserve", "noop-fastapi", "noop-asgi", "baseline"
+API_NO_DRIFT = "api-no-drift"
 """The servers' keys in a run's results."""
 
 MIN_TIMES_KSERVE = 2.0
@@ -22,6 +23,8 @@ MAX_P99_MS = 20.0
 """99th percentile latency of single predictions at ``CONNECTIONS`` connections, in milliseconds."""
 MIN_BATCH_IMAGES_PER_S = 8000.0
 """Images per second through the batch endpoint."""
+MIN_SHARE_WITHOUT_DRIFT = 0.95
+"""Single-prediction requests/s with drift scoring on at least this share of it with drift off (issue 13)."""
 MIN_TIMES_BASELINE = 20.0
 """Single-prediction requests/s at least this many times the original serving style's."""
 MAX_COLD_START_S = 2.0
@@ -60,6 +63,13 @@ def evaluate_targets(results: Mapping[str, Result]) -> list[Target]:
             api.single.requests_per_s,
             results[NOOP_FASTAPI].single.requests_per_s,
             MIN_SHARE_OF_NOOP_FASTAPI,
+            as_share=True,
+        ),
+        _ratio(
+            f"single throughput with drift on >= {MIN_SHARE_WITHOUT_DRIFT:.0%} of it with drift off",
+            api.single.requests_per_s,
+            results[API_NO_DRIFT].single.requests_per_s,
+            MIN_SHARE_WITHOUT_DRIFT,
             as_share=True,
         ),
         Target(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digits_bundle.manifest import ClassMetrics, Metrics
+from digits_bundle.drift import all_features, reference
+from digits_bundle.manifest import ClassMetrics, DriftReference, Metrics
 from digits_bundle.runtime import DigitModel
 
 
@@ -33,11 +34,22 @@ def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[int], d
     )
 
 
-def predict_indices(model: DigitModel, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """Predicted output indices for uint8 images (n, 28, 28), through the TFLite runtime that serves them."""
+def predict_probabilities(model: DigitModel, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Output probabilities for uint8 images (n, 28, 28), through the TFLite runtime that serves them."""
     flat = images.reshape(len(images), -1).astype(np.float32)
-    chunks = [model.predict(flat[i : i + batch_size]).argmax(axis=1) for i in range(0, len(flat), batch_size)]
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    chunks = [model.predict(flat[i : i + batch_size]) for i in range(0, len(flat), batch_size)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, len(model.labels)), dtype=np.float32)
+
+
+def predict_indices(model: DigitModel, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Predicted output indices for uint8 images (n, 28, 28)."""
+    return np.asarray(predict_probabilities(model, images, batch_size).argmax(axis=1))
+
+
+def drift_reference(model: DigitModel, images: np.ndarray, dataset: str) -> DriftReference:
+    """The drift features' distributions on ``images`` (the training data) and the model's answers to them."""
+    features = all_features(images, predict_probabilities(model, images), model.labels)
+    return reference(features, dataset)
 
 
 def evaluate_model(model: DigitModel, images: np.ndarray, targets: np.ndarray, dataset: str) -> Metrics:

@@ -97,6 +97,29 @@ class Training(BaseModel):
     source: str = Field(default="", description="For converted foreign releases: what was converted.")
 
 
+class FeatureReference(BaseModel):
+    edges: list[float] = Field(min_length=2, max_length=64)
+    proportions: list[float] = Field(min_length=1, max_length=63)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FeatureReference:
+        if len(self.proportions) != len(self.edges) - 1:
+            raise ValueError("one proportion per bin: len(proportions) must be len(edges) - 1")
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
+            raise ValueError("edges must increase")
+        if any(p < 0 for p in self.proportions) or abs(sum(self.proportions) - 1) > 1e-3:
+            raise ValueError("proportions must be non-negative and sum to 1")
+        return self
+
+
+class DriftReference(BaseModel):
+    """Distributions of the drift features on the data the model was trained on."""
+
+    dataset: str
+    n: int = Field(ge=1)
+    features: dict[str, FeatureReference] = Field(max_length=32)
+
+
 class Manifest(BaseModel):
     """``manifest.json`` at the root of a bundle."""
 
@@ -111,6 +134,11 @@ class Manifest(BaseModel):
     files: dict[str, str] = Field(description="Relative path -> sha256 hex of every file but the manifest.")
     metrics: Metrics
     training: Training
+    drift_reference: DriftReference | None = Field(
+        default=None,
+        description="Distributions of the drift features on the training data (bundles packaged before it: none;"
+        " their drift is unknown).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:

@@ -6,7 +6,7 @@ import pytest
 
 from bench.load_generator import Load, parse_wrk
 from bench.servers import Result
-from bench.targets import API, BASELINE, KSERVE, NOOP_ASGI, NOOP_FASTAPI, evaluate_targets
+from bench.targets import API, API_NO_DRIFT, BASELINE, KSERVE, NOOP_ASGI, NOOP_FASTAPI, evaluate_targets
 
 # wrk 4.1's report; the thread stats' "+/- Stdev" of 83.50% once read as the 50th percentile.
 WRK_REPORT = """Running 10s test @ http://127.0.0.1:8000/predict
@@ -48,9 +48,12 @@ def _result(name: str, rps: float, p99_ms: float = 10.0, batch: float | None = N
     return Result(name, 1.0, single, 1.0, None, batch, 100.0)
 
 
-def _verdicts(api_rps: float, p99_ms: float, batch: float, kserve_rps: float, errors: int = 0) -> dict[str, bool]:
+def _verdicts(
+    api_rps: float, p99_ms: float, batch: float, kserve_rps: float, errors: int = 0, no_drift_rps: float = 0
+) -> dict[str, bool]:
     results = {
         API: _result("api", api_rps, p99_ms, batch),
+        API_NO_DRIFT: _result("api-no-drift", no_drift_rps or api_rps),
         KSERVE: _result("kserve", kserve_rps, errors=errors),
         NOOP_FASTAPI: _result("noop-fastapi", 3000.0),
         NOOP_ASGI: _result("noop-asgi", 8000.0),
@@ -73,3 +76,11 @@ def _verdicts(api_rps: float, p99_ms: float, batch: float, kserve_rps: float, er
 def test_each_target_fails_on_its_own_figure(api_rps, p99_ms, batch, kserve_rps, errors, failed):
     verdicts = _verdicts(api_rps, p99_ms, batch, kserve_rps, errors)
     assert {name for name, passed in verdicts.items() if not passed} == failed
+
+
+def test_drift_scoring_may_cost_at_most_five_percent():
+    assert all(_verdicts(2000.0, 15.0, 9000.0, 1000.0, no_drift_rps=2100.0).values())
+    verdicts = _verdicts(2000.0, 15.0, 9000.0, 1000.0, no_drift_rps=2110.0)
+    assert {name for name, passed in verdicts.items() if not passed} == {
+        "single throughput with drift on >= 95% of it with drift off"
+    }

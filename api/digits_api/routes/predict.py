@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from digits_api.body import read_json_body
+from digits_api.drift_monitor import DriftMonitor
 from digits_api.metrics import ApiMetrics
 from digits_api.pixels import image_batch, single_image
 from digits_api.registry import ModelRegistry
@@ -49,8 +50,10 @@ class PredictRoutes:
     ``fast_path.PredictFastPath`` calls for ``POST /predict``, ahead of the router.
     """
 
-    def __init__(self, registry: ModelRegistry, metrics: ApiMetrics, settings: ApiSettings) -> None:
-        self.registry, self.metrics, self.settings = registry, metrics, settings
+    def __init__(
+        self, registry: ModelRegistry, metrics: ApiMetrics, settings: ApiSettings, drift: DriftMonitor
+    ) -> None:
+        self.registry, self.metrics, self.settings, self.drift = registry, metrics, settings, drift
         # One large body parsed at a time: the GIL serialises parsing anyway, and this bounds the memory that
         # parsed bodies take however many clients send them at once.
         self._parse_limiter = CapacityLimiter(1)
@@ -84,7 +87,9 @@ class PredictRoutes:
         else:
             pixels = await anyio.to_thread.run_sync(single_image, body, limiter=self._parse_limiter)
         model = self.registry.current
-        (result,) = _labelled(model, model.predict(pixels), self.metrics)
+        probabilities = model.predict(pixels)
+        self.drift.observe(pixels, probabilities)
+        (result,) = _labelled(model, probabilities, self.metrics)
         return _json({**result, "model_version": model.version}, model)
 
     async def predict_batch(self, request: Request) -> Response:
@@ -99,6 +104,7 @@ class PredictRoutes:
             probabilities = model.predict(pixels)
         else:
             probabilities = await run_in_threadpool(model.predict, pixels)
+        self.drift.observe(pixels, probabilities)
         return _json(
             {"predictions": _labelled(model, probabilities, self.metrics), "model_version": model.version}, model
         )

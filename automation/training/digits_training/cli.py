@@ -2,7 +2,8 @@
 
 train    train the CNN on MNIST (or on folders of images) and write a bundle
 convert  turn a foreign release zip (SavedModel only) into a bundle
-evaluate re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
+evaluate  re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
+reference record the drift features' distributions on the MNIST training digits in a bundle's manifest
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="re-evaluate a bundle on the MNIST test digits")
     evaluate.add_argument("bundle", type=Path)
     evaluate.add_argument("--reports", type=Path)
+
+    reference = commands.add_parser(
+        "reference", help="record drift reference distributions (MNIST training digits) in a bundle directory"
+    )
+    reference.add_argument("bundle", type=Path, help="a bundle directory (its manifest.json is rewritten)")
     return parser
 
 
@@ -125,6 +131,8 @@ def _train(args: argparse.Namespace) -> int:
         y_test=dataset.y_test,
         test_set="mnist-test" if not args.folders else f"{dataset.name} holdout",
         destination=args.out,
+        reference_images=dataset.x_train,
+        reference_dataset=f"{dataset.name} train",
     )
     return _finish(bundle, args)
 
@@ -177,9 +185,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reference(args: argparse.Namespace) -> int:
+    from digits_bundle.bundle import verify_directory, write_manifest
+    from digits_bundle.evaluation import drift_reference
+    from digits_bundle.mnist import load_mnist
+    from digits_bundle.runtime import load_model
+
+    bundle = verify_directory(args.bundle)
+    train = load_mnist().subset(bundle.manifest.labels)
+    found = drift_reference(load_model(bundle), train.x_train, "mnist train")
+    write_manifest(bundle.root, bundle.manifest.model_copy(update={"drift_reference": found}))
+    verify_directory(bundle.root)
+    print(f"{bundle.version}: drift reference of {found.n} MNIST training digits recorded in {bundle.root}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"train": _train, "convert": _convert, "evaluate": _evaluate}
+    handlers = {"train": _train, "convert": _convert, "evaluate": _evaluate, "reference": _reference}
     try:
         return handlers[args.command](args)
     except (BundleError, ValueError, FileExistsError, FileNotFoundError) as error:

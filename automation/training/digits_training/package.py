@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from digits_bundle.bundle import ModelBundle, digest_files, verify_directory, write_manifest, zip_bundle
-from digits_bundle.evaluation import evaluate_model
+from digits_bundle.evaluation import drift_reference, evaluate_model
 from digits_bundle.manifest import MODEL_FILE, SCHEMA_VERSION, InputSpec, Manifest, Metrics, Training
 from digits_bundle.runtime import DigitModel, load_model
 
@@ -80,6 +80,8 @@ def assemble_bundle(
     test_set: str,
     destination: Path,
     check: Callable[[DigitModel], dict[str, object]] | None = None,
+    reference_images: np.ndarray | None = None,
+    reference_dataset: str = "",
 ) -> ModelBundle:
     """Create the bundle directory ``destination``.
 
@@ -87,7 +89,8 @@ def assemble_bundle(
     The TFLite model is then evaluated on the test set through the serving
     runtime, so the manifest's metrics are those of what will be served.
     ``check(model)`` may reject the model by raising, or return fields to add
-    to the manifest.
+    to the manifest. ``reference_images`` (the training images): the drift
+    features' distributions on them are recorded as the manifest's drift reference.
     """
     if destination.exists():
         raise FileExistsError(f"{destination} already exists; remove it or choose another version")
@@ -111,6 +114,8 @@ def assemble_bundle(
         model = load_model(ModelBundle(root=staging, manifest=manifest))
         metrics = evaluate_model(model, x_test, y_test, test_set)
         extra = check(model) if check else {}
+        if reference_images is not None:
+            extra["drift_reference"] = drift_reference(model, reference_images, reference_dataset)
         write_manifest(staging, manifest.model_copy(update={"metrics": metrics, **extra}))
         verify_directory(staging)
         staging.rename(destination)
