@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from digits_api.drift_monitor import DriftCollector, DriftMonitor
@@ -99,6 +99,11 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
         # What no route matches, not what a route matches by path but not by method: mounted at "/", the files
         # would answer GET /predict with 404 rather than the router's 405 with Allow: POST.
         app.router.default = StaticFiles(directory=settings.static_dir, html=True)
+        insights = settings.static_dir / "insights.html"
+
+        @app.get("/insights", include_in_schema=False)
+        async def insights_page() -> FileResponse:
+            return FileResponse(insights, headers={"Cache-Control": "no-cache"})
     else:
 
         @app.get("/", include_in_schema=False)

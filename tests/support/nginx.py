@@ -24,8 +24,9 @@ UNREACHABLE_API_ROUTES = [
     ("POST", "/model"),
     ("DELETE", "/predict"),
     ("GET", "/predict/../metrics"),
-    ("GET", "/feedback/stats"),
     ("GET", "/feedback"),
+    ("POST", "/drift"),
+    ("DELETE", "/feedback/stats"),
 ]
 """(method, path) of API routes the frontend must not pass on: only POST /predict and GET /model."""
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
