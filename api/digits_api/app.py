@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,6 +23,7 @@ from digits_api.routes import service
 from digits_api.routes.drift import drift_router
 from digits_api.routes.feedback import FeedbackRoutes
 from digits_api.routes.predict import PredictRoutes
+from digits_api.sampler import InputSampler
 from digits_api.settings import ApiSettings
 from digits_api.store_link import StoreLink
 from digits_bundle.runtime import DigitModel, ModelNotReady
@@ -52,6 +54,11 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
             return None
 
     metrics.registry.register(DriftCollector(drift, served_model))
+    sampler = InputSampler(settings.sample_rate, link, metrics.registry)
+
+    def observe(images: np.ndarray, probabilities: np.ndarray, model: DigitModel) -> None:
+        drift.observe(images, probabilities)
+        sampler.observe(images, probabilities, model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,12 +67,14 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
         if watcher:
             watcher.start()
         connecting = asyncio.create_task(link.connect())
+        sampler.start()
         loop = asyncio.get_running_loop()
         # No signals here (not the main thread): asyncio says so with RuntimeError, uvloop with ValueError.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, registry.reload))
         yield
         connecting.cancel()
+        await asyncio.to_thread(sampler.stop)
         if watcher:
             watcher.stop()
 
@@ -90,7 +99,7 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
         # Starlette answers this one in plain text otherwise; the traceback is still logged.
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
-    routes = PredictRoutes(registry, metrics, settings, drift)
+    routes = PredictRoutes(registry, metrics, settings, observe)
     app.include_router(routes.router)
     app.include_router(drift_router(registry, drift))
     app.include_router(FeedbackRoutes(registry, metrics, settings, link).router)

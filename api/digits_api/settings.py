@@ -81,6 +81,12 @@ class ApiSettings(BaseSettings):
     drift_window: int = Field(
         default=1000, ge=10, le=20_000, description="How many of the latest inputs drift is scored on (3 KB each)."
     )
+    sample_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of inputs kept in the store with their drift features, for drift reports (0: none; DIGITS_STORE_MAX_SAMPLES bounds how many).",
+    )
     watch: bool = Field(
         default=False, description="Reload the model when the bundle at model_path changes (local mode)."
     )

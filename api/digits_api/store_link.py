@@ -9,6 +9,7 @@ import logging
 from digits_store.engine import create_store_engine
 from digits_store.feedback import FeedbackStore
 from digits_store.migrate import upgrade
+from digits_store.samples import SampleStore
 from digits_store.settings import StoreSettings
 
 log = logging.getLogger("digits_api.store")
@@ -19,6 +20,7 @@ class StoreLink:
     def __init__(self, settings: StoreSettings, first_retry_s: float = 1.0) -> None:
         self.settings, self.first_retry_s = settings, first_retry_s
         self.store: FeedbackStore | None = None
+        self.samples: SampleStore | None = None
         self.problem = "connecting to the feedback store"
 
     async def connect(self) -> None:
@@ -31,6 +33,8 @@ class StoreLink:
             try:
                 store, revision = await asyncio.to_thread(self._connect)
                 log.info("feedback store ready at schema revision %s", revision)
+                if self.settings.max_samples > 0:
+                    self.samples = SampleStore(store.engine, self.settings.max_samples)
                 self.store = store
             except Exception as error:  # any failure is the store's, never the api's: log it, try again
                 self.problem = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"

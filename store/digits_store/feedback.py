@@ -82,7 +82,7 @@ class FeedbackStore:
         except IntegrityError:
             return self._existing(record.submission_id, digest)
         except (DBAPIError, PoolTimeout, SQLAlchemyError) as error:
-            raise StoreUnavailable(_reason(error)) from error
+            raise StoreUnavailable(reason(error)) from error
         self._since_prune += 1
         if self._since_prune >= self.settings.prune_every:
             self._since_prune = 0
@@ -95,7 +95,7 @@ class FeedbackStore:
             with self.engine.connect() as connection:
                 found = connection.execute(query).first()
         except SQLAlchemyError as error:
-            raise StoreUnavailable(_reason(error)) from error
+            raise StoreUnavailable(reason(error)) from error
         if found is None:  # not a duplicate after all: another constraint, which no valid record breaks
             raise StoreUnavailable("the database refused the record")
         if found.content_sha256 != digest:
@@ -117,7 +117,7 @@ class FeedbackStore:
                 )
                 removed += connection.execute(delete(feedback).where(feedback.c.created_at < newest_kept)).rowcount
         except SQLAlchemyError as error:
-            raise StoreUnavailable(_reason(error)) from error
+            raise StoreUnavailable(reason(error)) from error
         return int(removed)
 
     def stats(self, max_versions: int = 20) -> FeedbackStats:
@@ -129,7 +129,7 @@ class FeedbackStore:
             with self.engine.connect() as connection:
                 rows: Sequence[Any] = connection.execute(query).all()
         except SQLAlchemyError as error:
-            raise StoreUnavailable(_reason(error)) from error
+            raise StoreUnavailable(reason(error)) from error
         return summarise([(r.model_version, r.label, r.predicted, r.n) for r in rows], max_versions)
 
     def count(self) -> int:
@@ -137,10 +137,10 @@ class FeedbackStore:
             with self.engine.connect() as connection:
                 return int(connection.execute(select(func.count()).select_from(feedback)).scalar_one())
         except SQLAlchemyError as error:
-            raise StoreUnavailable(_reason(error)) from error
+            raise StoreUnavailable(reason(error)) from error
 
 
-def _reason(error: Exception) -> str:
+def reason(error: Exception) -> str:
     """The database's complaint, without the statement or its parameters (a drawing is 784 numbers)."""
     original = getattr(error, "orig", None) or error
     return f"{type(original).__name__}: {str(original).splitlines()[0][:300] if str(original) else ''}"

@@ -46,3 +46,14 @@ feedback = Table(
 )
 Index("ix_feedback_created_at", feedback.c.created_at)
 Index("ix_feedback_model_version", feedback.c.model_version)
+
+input_samples = Table(
+    "input_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("image", LargeBinary(784), nullable=False, comment="The 28x28 grey levels the model was given."),
+    Column("features", JSON, nullable=False, comment="The drift features of the input and its answer."),
+)
+Index("ix_input_samples_created_at", input_samples.c.created_at)

@@ -32,6 +32,11 @@ class StoreSettings(BaseSettings):
         default=1_000_000, ge=100, description="Feedback records kept; the oldest go first beyond it."
     )
     retention_days: float = Field(default=365.0, gt=0, description="Feedback older than this many days is deleted.")
+    max_samples: int = Field(
+        default=20_000,
+        ge=0,
+        description="Inputs kept (a sample, with their drift features) for drift reports; 0: none.",
+    )
     prune_every: int = Field(
         default=500, ge=1, description="Enforce max_records and retention_days after this many new records."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -12,7 +13,6 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from digits_api.body import read_json_body
-from digits_api.drift_monitor import DriftMonitor
 from digits_api.metrics import ApiMetrics
 from digits_api.pixels import image_batch, single_image
 from digits_api.registry import ModelRegistry
@@ -51,9 +51,14 @@ class PredictRoutes:
     """
 
     def __init__(
-        self, registry: ModelRegistry, metrics: ApiMetrics, settings: ApiSettings, drift: DriftMonitor
+        self,
+        registry: ModelRegistry,
+        metrics: ApiMetrics,
+        settings: ApiSettings,
+        observe: Callable[[np.ndarray, np.ndarray, DigitModel], None],
     ) -> None:
-        self.registry, self.metrics, self.settings, self.drift = registry, metrics, settings, drift
+        """``observe(images, probabilities, model)`` sees every input and answer (drift, sampling)."""
+        self.registry, self.metrics, self.settings, self.observe = registry, metrics, settings, observe
         # One large body parsed at a time: the GIL serialises parsing anyway, and this bounds the memory that
         # parsed bodies take however many clients send them at once.
         self._parse_limiter = CapacityLimiter(1)
@@ -88,7 +93,7 @@ class PredictRoutes:
             pixels = await anyio.to_thread.run_sync(single_image, body, limiter=self._parse_limiter)
         model = self.registry.current
         probabilities = model.predict(pixels)
-        self.drift.observe(pixels, probabilities)
+        self.observe(pixels, probabilities, model)
         (result,) = _labelled(model, probabilities, self.metrics)
         return _json({**result, "model_version": model.version}, model)
 
@@ -104,7 +109,7 @@ class PredictRoutes:
             probabilities = model.predict(pixels)
         else:
             probabilities = await run_in_threadpool(model.predict, pixels)
-        self.drift.observe(pixels, probabilities)
+        self.observe(pixels, probabilities, model)
         return _json(
             {"predictions": _labelled(model, probabilities, self.metrics), "model_version": model.version}, model
         )
