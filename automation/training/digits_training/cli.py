@@ -4,6 +4,7 @@ train    train the CNN on MNIST (or on folders of images) and write a bundle
 convert  turn a foreign release zip (SavedModel only) into a bundle
 evaluate  re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
 reference record the drift features' distributions on the MNIST training digits in a bundle's manifest
+drift-report  one self-contained HTML page of drift, live accuracy and confident mistakes, from the store
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
         "reference", help="record drift reference distributions (MNIST training digits) in a bundle directory"
     )
     reference.add_argument("bundle", type=Path, help="a bundle directory (its manifest.json is rewritten)")
+
+    report = commands.add_parser("drift-report", help="write an HTML drift and accuracy report from the store")
+    report.add_argument("--bundle", type=Path, required=True, help="the served bundle (directory or zip)")
+    report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    report.add_argument("--store-url", help="the store's URL (default: DIGITS_STORE_URL, as the api reads it)")
     return parser
 
 
@@ -200,9 +206,32 @@ def _reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drift_report(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from digits_store.engine import create_store_engine
+    from digits_store.settings import StoreSettings
+    from digits_training.drift_report import read_store, render
+
+    settings = StoreSettings(url=args.store_url) if args.store_url else StoreSettings()
+    data = read_store(create_store_engine(settings))
+    with opened_bundle(args.bundle) as bundle:
+        page = render(bundle, data, datetime.now(UTC))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(page)
+    print(f"{args.out}: {len(data.samples)} sampled inputs, {len(data.answers)} answers")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"train": _train, "convert": _convert, "evaluate": _evaluate, "reference": _reference}
+    handlers = {
+        "train": _train,
+        "convert": _convert,
+        "evaluate": _evaluate,
+        "reference": _reference,
+        "drift-report": _drift_report,
+    }
     try:
         return handlers[args.command](args)
     except (BundleError, ValueError, FileExistsError, FileNotFoundError) as error:
