@@ -26,6 +26,7 @@ import os
 import re
 import socket
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,7 @@ def _kserve_version() -> str:
     return pinned.group(1) if pinned else "?"
 
 
-def _servers(kserve_python: Path, images: np.ndarray) -> dict[str, Server]:
+def _servers(kserve_python: Path, images: np.ndarray, store_dir: Path) -> dict[str, Server]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(REPO / p) for p in ("bundle", "store", "api", "automation")))
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     single = json.dumps(images[DIGIT].reshape(-1).tolist()).encode()
@@ -76,40 +77,34 @@ def _servers(kserve_python: Path, images: np.ndarray) -> dict[str, Server]:
 
     api_port, kserve_port, fastapi_port, asgi_port, baseline_port, plain_port = (_free_port() for _ in range(6))
     kserve_path = f"/v1/models/{KSERVE_MODEL}"
+
+    def api_server(name: str, port: int, **settings: str) -> Server:
+        """The api as deployed: drift scoring and input sampling on unless ``settings`` turn them off."""
+        with_batches = "DIGITS_API_MAX_BATCH" in settings
+        return Server(
+            name=name,
+            command=[sys.executable, "-m", "digits_api"],
+            env=dict(
+                env,
+                DIGITS_API_PORT=str(port),
+                DIGITS_API_MODEL_PATH=str(BUNDLE),
+                DIGITS_API_LOG_LEVEL="warning",
+                DIGITS_STORE_URL=f"sqlite:///{store_dir}/feedback-{port}.sqlite3",
+                **settings,
+            ),
+            url=f"http://127.0.0.1:{port}",
+            ready_path="/readyz",
+            predict_path="/predict",
+            single_body=single,
+            predicted_label=their_prediction,
+            batch_path="/predict/batch" if with_batches else None,
+            batch_body=batch if with_batches else None,
+        )
+
     return {
-        API: Server(
-            name="api (TFLite)",
-            command=[sys.executable, "-m", "digits_api"],
-            env=dict(
-                env,
-                DIGITS_API_PORT=str(api_port),
-                DIGITS_API_MODEL_PATH=str(BUNDLE),
-                DIGITS_API_LOG_LEVEL="warning",
-                DIGITS_API_MAX_BATCH=str(BATCH),
-            ),
-            url=f"http://127.0.0.1:{api_port}",
-            ready_path="/readyz",
-            predict_path="/predict",
-            single_body=single,
-            predicted_label=their_prediction,
-            batch_path="/predict/batch",
-            batch_body=batch,
-        ),
-        API_NO_DRIFT: Server(
-            name="api, drift scoring off",
-            command=[sys.executable, "-m", "digits_api"],
-            env=dict(
-                env,
-                DIGITS_API_PORT=str(plain_port),
-                DIGITS_API_MODEL_PATH=str(BUNDLE),
-                DIGITS_API_LOG_LEVEL="warning",
-                DIGITS_API_DRIFT="false",
-            ),
-            url=f"http://127.0.0.1:{plain_port}",
-            ready_path="/readyz",
-            predict_path="/predict",
-            single_body=single,
-            predicted_label=their_prediction,
+        API: api_server("api (TFLite)", api_port, DIGITS_API_MAX_BATCH=str(BATCH)),
+        API_NO_DRIFT: api_server(
+            "api, drift and sampling off", plain_port, DIGITS_API_DRIFT="false", DIGITS_API_SAMPLE_RATE="0"
         ),
         KSERVE: Server(
             name=f"kserve {_kserve_version()} (TFLite)",
@@ -210,9 +205,12 @@ def main() -> int:
     logs = ARTIFACTS / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     results: dict[str, Result] = {}
-    for key, server in _servers(args.kserve_python, mnist.x_test[:BATCH]).items():
-        print(f"measuring {server.name} ...", flush=True)
-        results[key] = measure(server, logs / f"{key}.log", expected_label=int(mnist.y_test[DIGIT]), batch_size=BATCH)
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as store_dir:
+        for key, server in _servers(args.kserve_python, mnist.x_test[:BATCH], Path(store_dir)).items():
+            print(f"measuring {server.name} ...", flush=True)
+            results[key] = measure(
+                server, logs / f"{key}.log", expected_label=int(mnist.y_test[DIGIT]), batch_size=BATCH
+            )
 
     print(
         f"\nsingle predictions: {bench_servers.CONNECTIONS} connections, {bench_servers.DURATION_S} s each;"
