@@ -9,9 +9,10 @@ from pathlib import Path
 
 from tests.support.servers import requests_served
 
-# The fuzzer decides how many cases it draws (the count differs between machines, 672 to 1127 seen), so the
+# The fuzzer decides how many cases it draws (the count differs between machines and with their load: 672
+# to 1127 in all seen, and as few as 80 for POST /predict once the feedback and drift routes joined), so the
 # floor only proves that each body-taking operation was really exercised against the server.
-MIN_REQUESTS_PER_PREDICT_ROUTE = 100
+MIN_REQUESTS_PER_PREDICT_ROUTE = 50
 PREDICT_ROUTES = ("/predict", "/predict/batch")
 
 
@@ -55,4 +56,6 @@ def test_schemathesis_finds_no_server_errors(api, tmp_path):
     assert not [key for key in sent if key[2] == "5xx"], sent
     for route in PREDICT_ROUTES:
         answered = sum(count for (method, path, _), count in sent.items() if (method, path) == ("POST", route))
-        assert answered >= MIN_REQUESTS_PER_PREDICT_ROUTE, f"only {answered} requests reached POST {route}"
+        assert answered >= MIN_REQUESTS_PER_PREDICT_ROUTE, (
+            f"only {answered} requests reached POST {route}: {dict(sent)}\n{result.stdout[-3000:]}"
+        )

@@ -172,7 +172,8 @@ def test_replicas_starting_together_migrate_once(store_settings):
 
 
 def test_a_database_that_is_down_fails_fast_with_store_unavailable(postgres):
-    settings = StoreSettings(url=postgres.url, password_file=postgres.password_file, connect_timeout_s=2)
+    url = postgres.fresh_database("database_down")
+    settings = StoreSettings(url=url, password_file=postgres.password_file, connect_timeout_s=2)
     store = FeedbackStore(create_store_engine(settings), settings)
     upgrade(store.engine)
     store.add(record(1))

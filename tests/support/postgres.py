@@ -74,6 +74,17 @@ class Postgres:
     def stop(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
 
+    def fresh_database(self, name: str) -> str:
+        """The URL (without password) of a new, empty database ``name`` (dropped first if it exists)."""
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=USER, password=PASSWORD, dbname="postgres", autocommit=True
+        ) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def log(self) -> str:
         return (self.root / "server.log").read_text(errors="replace")
 
