@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from digits_api.errors import InvalidInput, MalformedBody
 from digits_bundle.manifest import PIXELS, VERSION_PATTERN
-from digits_store.feedback import FeedbackRecord
+from digits_store.records import FeedbackRecord
 
 MAX_STROKES = 64
 MAX_POINTS = 4096

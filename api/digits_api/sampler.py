@@ -19,8 +19,7 @@ from prometheus_client import CollectorRegistry, Counter
 from digits_api.store_link import StoreLink
 from digits_bundle import drift
 from digits_bundle.runtime import DigitModel
-from digits_store.feedback import StoreUnavailable
-from digits_store.samples import InputSample
+from digits_store.records import InputSample, StoreUnavailable
 
 log = logging.getLogger("digits_api.sampler")
 _Item = tuple[np.ndarray, np.ndarray, str, tuple[int, ...]]

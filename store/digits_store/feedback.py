@@ -3,11 +3,9 @@ summarised for the live accuracy figures."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,45 +13,10 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from digits_store.records import FeedbackRecord, Replayed, Saved, StoreUnavailable
 from digits_store.schema import feedback
 from digits_store.settings import StoreSettings
 from digits_store.stats import FeedbackStats, summarise
-
-
-class StoreUnavailable(RuntimeError):
-    """The database cannot be reached or did not answer in time: try again later."""
-
-
-class Replayed(ValueError):
-    """A submission id already saved with other content."""
-
-
-@dataclass(frozen=True)
-class FeedbackRecord:
-    """What the page says about one prediction (validated by the api before it gets here)."""
-
-    submission_id: str
-    client_id: str
-    model_version: str
-    predicted: int
-    label: int
-    probabilities: dict[str, float]
-    image: bytes
-    """784 grey levels, row by row, as sent to the model."""
-    strokes: list[list[list[float]]]
-    canvas_width: int
-    canvas_height: int
-
-    def content_sha256(self) -> str:
-        content = {**asdict(self), "image": self.image.hex()}
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Saved:
-    id: str
-    created: bool
-    """False when this submission had been saved before (a retry): nothing new was stored."""
 
 
 def utc_now() -> datetime:

@@ -1,11 +1,16 @@
 """Bring the database to the newest schema, safely when several api replicas start at once: PostgreSQL
 serialises them with a transaction-scoped advisory lock, SQLite (one host) with a lock file beside it.
-The later ones find the schema current and change nothing."""
+The later ones find the schema current and change nothing.
+
+``python -m digits_store.migrate`` does it for the store ``DIGITS_STORE_*`` names and prints the revision
+(the api runs it as a child process, so Alembic never loads into the api's memory).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,3 +62,21 @@ def _file_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def main() -> int:
+    from digits_store.engine import create_store_engine
+    from digits_store.settings import StoreSettings
+
+    try:
+        revision = upgrade(create_store_engine(StoreSettings()))
+    except Exception as error:  # one line for the api's log, whatever went wrong
+        first = str(error).splitlines()[0][:300] if str(error) else ""
+        print(f"{type(error).__name__}: {first}", file=sys.stderr)
+        return 1
+    print(revision)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

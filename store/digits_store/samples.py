@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from digits_store.feedback import StoreUnavailable, reason, utc_now
+from digits_store.feedback import reason, utc_now
+from digits_store.records import InputSample, StoreUnavailable
 from digits_store.schema import input_samples
-
-
-@dataclass(frozen=True)
-class InputSample:
-    model_version: str
-    image: bytes
-    """784 grey levels, row by row."""
-    features: dict[str, float]
 
 
 class SampleStore:

@@ -41,6 +41,11 @@ class StoreSettings(BaseSettings):
         default=500, ge=1, description="Enforce max_records and retention_days after this many new records."
     )
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the ``DIGITS_STORE_*`` variables that give them to another process."""
+        prefix = self.model_config.get("env_prefix", "")
+        return {f"{prefix}{name.upper()}": str(value) for name, value in self.model_dump().items() if value is not None}
+
     def password(self) -> SecretStr | None:
         if self.password_file is None:
             return None

@@ -24,6 +24,12 @@ SAVED_BACKGROUND = (0xE3, 0xF4, 0xE8)
 FAILED_BACKGROUND = (0xFD, 0xE8, 0xE8)
 
 
+@pytest.fixture
+def store_ready(api):
+    """The module's api has connected to its store (it does so in the background, after it is ready)."""
+    wait_until(lambda: httpx.get(f"{api.url}/feedback/stats").status_code == 200, 20, "the store")
+
+
 def stats(api_url: str) -> dict[str, Any]:
     response = httpx.get(f"{api_url}/feedback/stats")
     assert response.status_code == 200, response.text
@@ -53,7 +59,7 @@ def draw_digit(page, mnist, index: int = 0) -> int:
     return int(page.get_by_test_id("prediction").inner_text())
 
 
-def test_a_correction_by_mouse_is_saved_and_shown_as_saved(frontend, api, page, mnist):
+def test_a_correction_by_mouse_is_saved_and_shown_as_saved(frontend, api, store_ready, page, mnist):
     open_page(page, frontend.url, "v1.0.0")
     expect(page.get_by_test_id("feedback")).to_be_hidden()
     predicted = draw_digit(page, mnist)
@@ -77,7 +83,7 @@ def test_a_correction_by_mouse_is_saved_and_shown_as_saved(frontend, api, page, 
     assert page.console_errors == []
 
 
-def test_keyboard_only(frontend, api, page, mnist):
+def test_keyboard_only(frontend, api, store_ready, page, mnist):
     open_page(page, frontend.url, "v1.0.0")
     draw_digit(page, mnist)
     before_right, before_three = confusion(api.url, 7, 7), confusion(api.url, 3, 7)
@@ -97,7 +103,7 @@ def test_keyboard_only(frontend, api, page, mnist):
     assert confusion(api.url, 3, 7) == before_three + 1
 
 
-def test_touch(frontend, api, browser, mnist):
+def test_touch(frontend, api, store_ready, browser, mnist):
     context = browser.new_context(has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:

@@ -14,8 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
 from digits_store.engine import create_store_engine
-from digits_store.feedback import FeedbackRecord, FeedbackStore, Replayed, StoreUnavailable
+from digits_store.feedback import FeedbackStore
 from digits_store.migrate import current_revision, head_revision, upgrade
+from digits_store.records import FeedbackRecord, Replayed, StoreUnavailable
 from digits_store.schema import feedback, metadata
 from digits_store.settings import StoreSettings
 from digits_store.stats import wilson_interval

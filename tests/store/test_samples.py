@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from digits_store.engine import create_store_engine
 from digits_store.migrate import upgrade
-from digits_store.samples import InputSample, SampleStore
+from digits_store.records import InputSample
+from digits_store.samples import SampleStore
 
 
 def sample(n: int) -> InputSample:

@@ -15,9 +15,10 @@ from digits_bundle import drift
 from digits_bundle.bundle import verify_directory
 from digits_bundle.runtime import load_model
 from digits_store.engine import create_store_engine
-from digits_store.feedback import FeedbackRecord, FeedbackStore
+from digits_store.feedback import FeedbackStore
 from digits_store.migrate import upgrade
-from digits_store.samples import InputSample, SampleStore
+from digits_store.records import FeedbackRecord, InputSample
+from digits_store.samples import SampleStore
 from digits_store.settings import StoreSettings
 from digits_training.cli import main
 from tests.support.paths import ARTIFACTS, BAKED_IN_BUNDLE

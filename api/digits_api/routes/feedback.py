@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import orjson
@@ -19,8 +19,10 @@ from digits_api.registry import ModelRegistry
 from digits_api.schemas import ERRORS, FeedbackSaved, FeedbackStatsBody
 from digits_api.settings import ApiSettings
 from digits_api.store_link import StoreLink
-from digits_store import feedback as store_errors
-from digits_store.feedback import FeedbackStore
+from digits_store import records
+
+if TYPE_CHECKING:
+    from digits_store.feedback import FeedbackStore
 
 
 def _json(content: dict[str, Any], status_code: int = 200) -> Response:
@@ -81,9 +83,9 @@ class FeedbackRoutes:
         store = self._store()
         try:
             saved = await anyio.to_thread.run_sync(store.add, record, limiter=self._database)
-        except store_errors.Replayed as error:
+        except records.Replayed as error:
             raise Conflict(str(error)) from None
-        except store_errors.StoreUnavailable as error:
+        except records.StoreUnavailable as error:
             raise StoreUnavailable(f"the feedback store is unavailable: {error}") from None
         if saved.created:
             self.metrics.count_feedback(record.model_version, record.label == record.predicted)
@@ -93,6 +95,6 @@ class FeedbackRoutes:
         store = self._store()
         try:
             stats = await anyio.to_thread.run_sync(store.stats, limiter=self._database)
-        except store_errors.StoreUnavailable as error:
+        except records.StoreUnavailable as error:
             raise StoreUnavailable(f"the feedback store is unavailable: {error}") from None
         return _json(asdict(stats))
