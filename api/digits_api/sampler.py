@@ -37,6 +37,7 @@ class InputSampler:
         draw: Callable[[], float] = random.random,
     ) -> None:
         self.rate, self.link, self.interval_s, self.draw = rate, link, interval_s, draw
+        self._random = np.random.default_rng()
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=max_queue)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -56,7 +57,7 @@ class InputSampler:
                 return
             picked: list[int] = [0]
         else:
-            picked = np.flatnonzero(np.random.default_rng().random(len(images)) < self.rate).tolist()
+            picked = np.flatnonzero(self._random.random(len(images)) < self.rate).tolist()
         labels = tuple(model.labels)
         for index in picked:
             try:

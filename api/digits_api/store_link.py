@@ -10,6 +10,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from digits_store.records import reason
 from digits_store.settings import StoreSettings
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class StoreLink:
                     self.samples = SampleStore(store.engine, self.settings.max_samples)
                 self.store = store
             except Exception as error:  # any failure is the store's, never the api's: log it, try again
-                self.problem = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+                self.problem = reason(error)
                 log.warning("feedback store unavailable (retrying in %.0f s): %s", wait, self.problem)
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_S)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from digits_store.records import FeedbackRecord, Replayed, Saved, StoreUnavailable
+from digits_store.records import FeedbackRecord, Replayed, Saved, StoreUnavailable, reason
 from digits_store.schema import feedback
 from digits_store.settings import StoreSettings
 from digits_store.stats import FeedbackStats, summarise
@@ -101,9 +101,3 @@ class FeedbackStore:
                 return int(connection.execute(select(func.count()).select_from(feedback)).scalar_one())
         except SQLAlchemyError as error:
             raise StoreUnavailable(reason(error)) from error
-
-
-def reason(error: Exception) -> str:
-    """The database's complaint, without the statement or its parameters (a drawing is 784 numbers)."""
-    original = getattr(error, "orig", None) or error
-    return f"{type(original).__name__}: {str(original).splitlines()[0][:300] if str(original) else ''}"

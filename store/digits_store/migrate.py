@@ -66,13 +66,13 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 def main() -> int:
     from digits_store.engine import create_store_engine
+    from digits_store.records import reason
     from digits_store.settings import StoreSettings
 
     try:
         revision = upgrade(create_store_engine(StoreSettings()))
     except Exception as error:  # one line for the api's log, whatever went wrong
-        first = str(error).splitlines()[0][:300] if str(error) else ""
-        print(f"{type(error).__name__}: {first}", file=sys.stderr)
+        print(reason(error), file=sys.stderr)
         return 1
     print(revision)
     return 0

@@ -50,3 +50,10 @@ class InputSample:
     image: bytes
     """784 grey levels, row by row."""
     features: dict[str, float]
+
+
+def reason(error: Exception) -> str:
+    """One bounded line for ``error`` (the driver's own error when SQLAlchemy wraps one): never the statement or
+    its parameters (a drawing is 784 numbers)."""
+    original = getattr(error, "orig", None) or error
+    return f"{type(original).__name__}: {str(original).splitlines()[0][:300] if str(original) else ''}"

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from digits_store.feedback import reason, utc_now
-from digits_store.records import InputSample, StoreUnavailable
+from digits_store.feedback import utc_now
+from digits_store.records import InputSample, StoreUnavailable, reason
 from digits_store.schema import input_samples
 
 

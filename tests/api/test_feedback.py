@@ -14,7 +14,7 @@ import pytest
 
 from digits_api.errors import InvalidInput
 from digits_api.feedback_body import MAX_POINTS, parse_feedback
-from tests.support.servers import api_server, wait_until
+from tests.support.servers import api_server, wait_for_store
 
 
 def answer(label: int = 3, predicted: int = 3, client: str = "browser-0123456789ab", **changes) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def answer(label: int = 3, predicted: int = 3, client: str = "browser-0123456789
 @pytest.fixture(scope="module")
 def api_with_store(tmp_path_factory, baked_in_bundle):
     with api_server(tmp_path_factory.mktemp("feedback"), model_path=str(baked_in_bundle)) as server:
-        wait_until(lambda: httpx.get(f"{server.url}/feedback/stats").status_code == 200, 20, "the store")
+        wait_for_store(server.url)
         yield server
 
 
@@ -160,7 +160,7 @@ def test_predictions_never_wait_for_a_database_that_is_down(tmp_path, baked_in_b
             assert down.status_code == 503 and down.headers["retry-after"] == "5"
             assert "feedback store is unavailable" in down.json()["detail"]
             postgres.start()
-            wait_until(lambda: httpx.get(f"{server.url}/feedback/stats").status_code == 200, 40, "the store")
+            wait_for_store(server.url, 40)
             assert httpx.post(f"{server.url}/feedback", json=answer(client="browser-db-down-0001")).status_code == 201
             postgres.stop()
             for _ in range(3):

@@ -10,7 +10,7 @@ import httpx
 from digits_store.engine import create_store_engine
 from digits_store.samples import SampleStore
 from digits_store.settings import StoreSettings
-from tests.support.servers import api_server, wait_until
+from tests.support.servers import api_server, wait_for_store, wait_until
 
 
 def counted(url: str, outcome: str) -> float:
@@ -23,7 +23,7 @@ def counted(url: str, outcome: str) -> float:
 def test_sampled_inputs_are_stored_with_their_features(tmp_path, baked_in_bundle, mnist):
     store = f"sqlite:///{tmp_path}/feedback.sqlite3"
     with api_server(tmp_path, model_path=str(baked_in_bundle), store_url=store, sample_rate="1") as server:
-        wait_until(lambda: httpx.get(f"{server.url}/feedback/stats").status_code == 200, 20, "the store")
+        wait_for_store(server.url)
         for image in mnist.x_test[:5]:
             assert httpx.post(f"{server.url}/predict", json=image.reshape(-1).tolist()).status_code == 200
         batch = mnist.x_test[5:20].reshape(-1, 784).tolist()
@@ -44,7 +44,7 @@ def test_samples_are_dropped_not_waited_for_when_the_store_is_down(tmp_path, bak
         with api_server(
             tmp_path, model_path=str(baked_in_bundle), store_url=postgres.url, env_extra=env, sample_rate="1"
         ) as server:
-            wait_until(lambda: httpx.get(f"{server.url}/feedback/stats").status_code == 200, 20, "the store")
+            wait_for_store(server.url)
             postgres.stop()
             for image in mnist.x_test[:10]:
                 response = httpx.post(f"{server.url}/predict", json=image.reshape(-1).tolist(), timeout=5)

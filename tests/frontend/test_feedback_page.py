@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tests.support.browser import draw, open_page, wait_for_answer
 from tests.support.nginx import nginx_frontend
 from tests.support.paths import ARTIFACTS
-from tests.support.servers import api_server, free_port, wait_until
+from tests.support.servers import api_server, free_port, wait_for_store
 from tests.support.strokes import place, trace_strokes
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ FAILED_BACKGROUND = (0xFD, 0xE8, 0xE8)
 @pytest.fixture
 def store_ready(api):
     """The module's api has connected to its store (it does so in the background, after it is ready)."""
-    wait_until(lambda: httpx.get(f"{api.url}/feedback/stats").status_code == 200, 20, "the store")
+    wait_for_store(api.url)
 
 
 def stats(api_url: str) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def test_database_down_says_so_and_a_retry_saves_the_answer_once(tmp_path, brows
             api_server(tmp_path, model_path=str(baked_in_bundle), store_url=postgres.url, env_extra=env) as server,
             nginx_frontend(tmp_path, server.url.removeprefix("http://")) as front,
         ):
-            wait_until(lambda: httpx.get(f"{server.url}/feedback/stats").status_code == 200, 20, "the store")
+            wait_for_store(server.url)
             before = stats(server.url)["total"]
             page = browser.new_page()
             open_page(page, front.url, "v1.0.0")
@@ -138,7 +138,7 @@ def test_database_down_says_so_and_a_retry_saves_the_answer_once(tmp_path, brows
             expect(retry).to_be_visible()
             assert int(page.get_by_test_id("prediction").inner_text()) == 7, "predictions are unaffected"
             postgres.start()
-            wait_until(lambda: httpx.get(f"{server.url}/feedback/stats").status_code == 200, 40, "the store again")
+            wait_for_store(server.url, 40)
             retry.click()
             expect(status).to_have_text("Saved: a 2. Thank you! Draw the next digit.")
             retry_is_hidden = retry.is_hidden()
@@ -164,7 +164,7 @@ def test_api_down_says_so_and_a_retry_after_it_is_back_saves_once(tmp_path, brow
         status = page.get_by_test_id("feedback-status")
         expect(status).to_have_text("Not saved: the service cannot store answers right now.", timeout=15_000)
         with api_server(tmp_path, model_path=str(baked_in_bundle), store_url=store, port=port) as second:
-            wait_until(lambda: httpx.get(f"{second.url}/feedback/stats").status_code == 200, 20, "the store")
+            wait_for_store(second.url)
             page.get_by_test_id("feedback-retry").click()
             expect(status).to_have_text("Saved: right. Thank you! Draw the next digit.")
             assert stats(second.url)["total"] == 1

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.api.test_feedback import answer
 from tests.support.paths import ARTIFACTS
-from tests.support.servers import wait_until
+from tests.support.servers import wait_for_store
 from tests.support.shifted_digits import tiny_thick
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,7 @@ def colour_share(png: bytes, colour: tuple[int, int, int]) -> float:
 
 
 def test_insights_show_live_accuracy_confusion_and_drift(frontend, api, browser, mnist):
-    wait_until(lambda: httpx.get(f"{api.url}/feedback/stats").status_code == 200, 20, "the store")
+    wait_for_store(api.url)
     for n, (label, predicted) in enumerate([(7, 7)] * 6 + [(1, 7)] * 2 + [(3, 3)] * 3):
         body = answer(label=label, predicted=predicted, client=f"browser-insights-{n // 5:06d}")
         assert httpx.post(f"{api.url}/feedback", json=body).status_code == 201

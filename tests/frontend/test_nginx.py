@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.nginx import UNREACHABLE_API_ROUTES, nginx_frontend
-from tests.support.servers import exchange, free_port, request_head, wait_until
+from tests.support.servers import exchange, free_port, request_head, wait_for_store
 
 PIXELS = [0] * 784
 
@@ -50,7 +50,7 @@ def test_predict_and_model_are_proxied(frontend):
 def test_feedback_is_proxied_with_its_own_body_limit(frontend, api):
     from tests.api.test_feedback import answer
 
-    wait_until(lambda: httpx.get(f"{api.url}/feedback/stats").status_code == 200, 20, "the store")
+    wait_for_store(api.url)
     saved = httpx.post(f"{frontend.url}/feedback", json=answer(client="browser-through-nginx-1"))
     assert saved.status_code == 201, saved.text
     assert "content-security-policy" in saved.headers

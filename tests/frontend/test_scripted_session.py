@@ -15,7 +15,7 @@ from digits_training.cli import main as training_main
 from tests.support.browser import CANVAS, draw, open_page, wait_for_answer
 from tests.support.nginx import nginx_frontend
 from tests.support.paths import ARTIFACTS, BAKED_IN_BUNDLE
-from tests.support.servers import api_server, wait_until
+from tests.support.servers import api_server, wait_for_store, wait_until
 from tests.support.strokes import place, trace_strokes
 
 pytestmark = pytest.mark.browser
@@ -45,7 +45,7 @@ def test_a_session_of_200_answered_drawings(tmp_path, browser, mnist):
         ) as api,
         nginx_frontend(tmp_path, api.url.removeprefix("http://"), rate="500r/s", burst="1000") as front,
     ):
-        wait_until(lambda: httpx.get(f"{api.url}/feedback/stats").status_code == 200, 20, "the store")
+        wait_for_store(api.url)
         page = browser.new_page(viewport={"width": 900, "height": 760})
         open_page(page, front.url, "v1.0.0")
         right = 0

@@ -111,6 +111,11 @@ def api_server(
         yield server
 
 
+def wait_for_store(api_url: str, timeout_s: float = 20.0) -> None:
+    """Until the api has connected to its feedback store (it does so in the background, after it is ready)."""
+    wait_until(lambda: httpx.get(f"{api_url}/feedback/stats").status_code == 200, timeout_s, "the feedback store")
+
+
 @dataclass
 class RawReply:
     """What a server sent on one connection until it closed it, or until the deadline."""
