@@ -62,7 +62,7 @@ lint: $(DEV_STAMP) $(ACTIONLINT) ## ruff, format check, mypy, import contracts, 
 	$(VENV)/bin/mypy bundle/digits_bundle store/digits_store api/digits_api automation syncer/digits_syncer tests
 	$(VENV)/bin/lint-imports
 	$(ACTIONLINT)
-	shellcheck -x --source-path=SCRIPTDIR -S warning automation/*.sh automation/cluster/*.sh automation/cluster/node/*.sh .ci/run
+	shellcheck -x --source-path=SCRIPTDIR -S warning automation/*.sh automation/cluster/*.sh automation/cluster/node/*.sh store/postgres/*.sh .ci/run
 	cd automation/cluster/runc-capfilter && test -z "$$(gofmt -l .)" && go vet ./...
 
 docs: $(DEV_STAMP) ## Regenerate the README's configuration reference from the settings classes

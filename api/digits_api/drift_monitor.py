@@ -55,20 +55,17 @@ class DriftMonitor:
         reference = model.bundle.manifest.drift_reference
         window = self._window()
         live = drift.all_features(window[0], window[1], model.labels) if window is not None else None
-        features = {}
-        for name in drift.FEATURES:
-            expected = reference.features.get(name) if reference is not None else None
-            edges = expected.edges if expected is not None else drift.EDGES[name]
-            shares = drift.proportions(live[name], edges).tolist() if live is not None else None
-            score = drift.psi(shares, expected.proportions) if shares is not None and expected is not None else None
-            features[name] = {
-                "description": drift.DESCRIPTIONS[name],
-                "edges": edges,
-                "reference": expected.proportions if expected is not None else None,
-                "live": shares,
-                "psi": score,
-                "status": drift.status(score) if score is not None else "unknown",
+        features = {
+            scored.name: {
+                "description": drift.DESCRIPTIONS[scored.name],
+                "edges": scored.edges,
+                "reference": scored.reference,
+                "live": scored.live,
+                "psi": scored.psi,
+                "status": scored.status,
             }
+            for scored in drift.compare(reference, live)
+        }
         return {
             "model_version": model.version,
             "enabled": self.enabled,

@@ -10,6 +10,7 @@ its meaning whatever later code prefers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -134,3 +135,38 @@ def status(score: float) -> str:
     if score >= PSI_MODERATE:
         return "moderate"
     return "stable"
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """One feature's live distribution against its reference, and what that reads as."""
+
+    name: str
+    edges: list[float]
+    reference: list[float] | None
+    live: list[float] | None
+    psi: float | None
+    status: str
+    """stable, moderate or significant; unknown without a reference or live values."""
+
+
+def compare(reference: DriftReference | None, live: Mapping[str, np.ndarray] | None) -> list[FeatureDrift]:
+    """Every feature's live values (binned as its reference is) scored against the reference."""
+    scored = []
+    for name in FEATURES:
+        expected = reference.features.get(name) if reference is not None else None
+        edges = expected.edges if expected is not None else EDGES[name]
+        values = live.get(name) if live is not None else None
+        shares = proportions(values, edges).tolist() if values is not None and len(values) else None
+        score = psi(shares, expected.proportions) if shares is not None and expected is not None else None
+        scored.append(
+            FeatureDrift(
+                name=name,
+                edges=edges,
+                reference=expected.proportions if expected is not None else None,
+                live=shares,
+                psi=score,
+                status=status(score) if score is not None else "unknown",
+            )
+        )
+    return scored

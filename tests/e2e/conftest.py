@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from kubernetes import client
 from tests.support.github_server import FakeGitHub, fake_github
 from tests.support.kind import KindCluster, kind_cluster
 from tests.support.paths import REPO
@@ -73,9 +75,22 @@ def system(cluster, hub) -> Iterator[KindCluster]:
     cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps({"data": settings}))
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     _wait_for_rollouts(cluster)
+    cluster.kubectl("rollout", "status", "statefulset/digits-postgres", "--timeout=300s", timeout_s=330)
     yield cluster
     cluster.kubectl("delete", "secret", "digits-github-token", "--ignore-not-found")
     cluster.kubectl("apply", "-k", str(OVERLAY))
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     # As `make deploy` leaves it: the syncer waits for the user's deployment repository (README).
     _wait_for_rollouts(cluster, ("digits-api", "digits-frontend"))
+
+
+@pytest.fixture(scope="module")
+def kube(system: KindCluster) -> tuple[Any, Any, Any]:
+    api = system.api_client()
+    return api, client.AppsV1Api(api), client.CoreV1Api(api)
+
+
+@pytest.fixture(scope="module")
+def pixels(mnist) -> list[int]:
+    """An MNIST test digit, as the page sends it to /predict."""
+    return [int(v) for v in mnist.x_test[0].reshape(-1)]

@@ -8,13 +8,11 @@ The tests run in order on one cluster: a good release rolls out (v1.1.0), a bad 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from digits_syncer.kube import ConfigMapStateStore
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
@@ -23,60 +21,13 @@ from digits_syncer.state import SyncerState
 from kubernetes import client
 from tests.support.bundles import publish_bundle
 from tests.support.github_server import Fault
-from tests.support.kind import NAMESPACE, NODE_PORT_URL, KindCluster
+from tests.support.kind import NAMESPACE, NODE_PORT_URL
 from tests.support.paths import ARTIFACTS
+from tests.support.predict_load import PredictLoad
 from tests.support.servers import wait_until
 
 API_SELECTOR = "app.kubernetes.io/name=digits-api"
 PIN_PATH = RecordSettings.model_fields["deploy_pin_path"].default  # the syncer in the cluster keeps the default
-REQUEST_INTERVAL_S = 0.1  # 10 requests a second: under the frontend's per-client rate limit (20 r/s)
-
-
-class PredictLoad(threading.Thread):
-    """A client sending /predict through the frontend without pause, counting every answer that is not 200."""
-
-    def __init__(self, pixels: list[int]) -> None:
-        super().__init__(name="predict-load", daemon=True)
-        self.pixels = pixels
-        self.sent = 0
-        self.failures: list[str] = []
-        self.versions: dict[str, int] = {}
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(timeout=10) as http:
-            while not self._halt.is_set():
-                try:
-                    response = http.post(f"{NODE_PORT_URL}/predict", json=self.pixels)
-                    if response.status_code == 200:
-                        version = response.headers["x-model-version"]
-                        self.versions[version] = self.versions.get(version, 0) + 1
-                    else:
-                        self.failures.append(f"{response.status_code}: {response.text[:200]}")
-                except httpx.HTTPError as error:
-                    self.failures.append(f"{type(error).__name__}: {error}")
-                self.sent += 1
-                self._halt.wait(REQUEST_INTERVAL_S)
-
-    def __enter__(self) -> PredictLoad:
-        self.start()
-        wait_until(lambda: self.sent >= 10, 30, "the first answers to /predict")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._halt.set()
-        self.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def kube(system: KindCluster) -> tuple[Any, Any, Any]:
-    api = system.api_client()
-    return api, client.AppsV1Api(api), client.CoreV1Api(api)
-
-
-@pytest.fixture(scope="module")
-def pixels(mnist) -> list[int]:
-    return [int(v) for v in mnist.x_test[0].reshape(-1)]
 
 
 def _pods(core: Any) -> list[Any]:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.api.test_feedback import answer
+from tests.support.feedback import answer
 from tests.support.paths import ARTIFACTS
 from tests.support.servers import wait_for_store
 from tests.support.shifted_digits import tiny_thick

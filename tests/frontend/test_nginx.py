@@ -48,7 +48,7 @@ def test_predict_and_model_are_proxied(frontend):
 
 
 def test_feedback_is_proxied_with_its_own_body_limit(frontend, api):
-    from tests.api.test_feedback import answer
+    from tests.support.feedback import answer
 
     wait_for_store(api.url)
     saved = httpx.post(f"{frontend.url}/feedback", json=answer(client="browser-through-nginx-1"))

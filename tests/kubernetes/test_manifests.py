@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -29,12 +30,17 @@ def _dry_run_apply(plane, manifests: str):
 
 @pytest.mark.parametrize("path", KUSTOMIZATIONS)
 def test_every_manifest_is_accepted_and_schema_valid(control_plane, namespace, path):
+    if path != "kubernetes/overlays/kind":
+        # A StatefulSet's claim templates are immutable and the kind overlay's storage class is its own:
+        # the other trees are checked as a first apply of the store, the rest over the applied objects.
+        control_plane.kubectl("-n", NAMESPACE, "delete", "statefulset", "--all")
     result = _dry_run_apply(control_plane, render(path))
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr, result.stderr
     kinds = {line.split("/")[0] for line in result.stdout.splitlines()}
     assert {
         "deployment.apps",
+        "statefulset.apps",
         "service",
         "role.rbac.authorization.k8s.io",
         "networkpolicy.networking.k8s.io",
@@ -109,3 +115,54 @@ def test_api_deployment_shape():
     for deployment in production.values():
         image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
         assert "/" in image and not image.endswith(":latest") and ":" in image
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
+def _secret_mounts(template: dict[str, Any], secret: str) -> list[str]:
+    """Where each container of ``template`` mounts the Secret ``secret``."""
+    volumes = {v["name"] for v in template["spec"]["volumes"] if v.get("secret", {}).get("secretName") == secret}
+    return [
+        mount["mountPath"]
+        for container in template["spec"]["containers"]
+        for mount in container.get("volumeMounts", [])
+        if mount["name"] in volumes
+    ]
+
+
+@pytest.mark.parametrize("path", ["kubernetes/overlays/kind", "kubernetes/overlays/production"])
+def test_the_store_is_postgresql_on_a_volume_reached_only_by_the_api(path):
+    rendered = objects(path)
+    (postgres,) = [o for o in rendered if o["kind"] == "StatefulSet"]
+    spec = postgres["spec"]
+    assert spec["replicas"] == 1 and spec["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+    template = spec["template"]
+    container = template["spec"]["containers"][0]
+    assert container["readinessProbe"]["exec"]["command"][-1] == "ready"
+    assert container["resources"]["limits"] and container["resources"]["requests"]
+    data = next(m for m in container["volumeMounts"] if m["name"] == "data")
+    assert _env(container)["PGDATA"].startswith(data["mountPath"] + "/")
+    (password_dir,) = _secret_mounts(template, "digits-postgres")
+    assert _env(container)["DIGITS_POSTGRES_PASSWORD_FILE"] == f"{password_dir}/password"
+    # The password is made in the cluster (automation/store-secret.sh), never rendered from git.
+    assert not [o for o in rendered if o["kind"] == "Secret"]
+
+    api = next(o for o in rendered if o["kind"] == "Deployment" and o["metadata"]["name"] == "digits-api")
+    api_env = _env(api["spec"]["template"]["spec"]["containers"][0])
+    service = next(o for o in rendered if o["kind"] == "Service" and o["metadata"]["name"] == "digits-postgres")
+    assert api_env["DIGITS_STORE_URL"].startswith(f"postgresql+psycopg://digits@{service['metadata']['name']}:5432/")
+    assert ":" not in api_env["DIGITS_STORE_URL"].split("//")[1].split("@")[0], "no password in the URL"
+    (api_password_dir,) = _secret_mounts(api["spec"]["template"], "digits-postgres")
+    assert api_env["DIGITS_STORE_PASSWORD_FILE"] == f"{api_password_dir}/password"
+
+    (policy,) = [
+        o
+        for o in rendered
+        if o["kind"] == "NetworkPolicy"
+        and o["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == "digits-postgres"
+    ]
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "digits-api"}}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 5432}]

@@ -29,8 +29,15 @@ def objects(path: str) -> list[dict[str, Any]]:
 
 
 def pod_templates(path: str) -> dict[str, dict[str, Any]]:
-    return {
-        obj["metadata"]["name"]: obj["spec"]["template"]
-        for obj in objects(path)
-        if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job")
-    }
+    """Each workload's pod template, with the volumes a StatefulSet's controller adds for its claims."""
+    templates = {}
+    for obj in objects(path):
+        if obj["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+            continue
+        name, template = obj["metadata"]["name"], obj["spec"]["template"]
+        for claim in obj["spec"].get("volumeClaimTemplates", []):
+            claim_name = f"{claim['metadata']['name']}-{name}-0"
+            volume = {"name": claim["metadata"]["name"], "persistentVolumeClaim": {"claimName": claim_name}}
+            template["spec"].setdefault("volumes", []).append(volume)
+        templates[name] = template
+    return templates

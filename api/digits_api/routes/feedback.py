@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
-import orjson
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Request, Response
 
 from digits_api.body import read_json_body
 from digits_api.errors import Conflict, StoreUnavailable, TooManyRequests
 from digits_api.feedback_body import FeedbackBody, parse_feedback
+from digits_api.json_response import json_response
 from digits_api.metrics import ApiMetrics
 from digits_api.rate_limit import RateLimiter
 from digits_api.registry import ModelRegistry
@@ -23,10 +23,6 @@ from digits_store import records
 
 if TYPE_CHECKING:
     from digits_store.feedback import FeedbackStore
-
-
-def _json(content: dict[str, Any], status_code: int = 200) -> Response:
-    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
 
 
 class FeedbackRoutes:
@@ -89,7 +85,7 @@ class FeedbackRoutes:
             raise StoreUnavailable(f"the feedback store is unavailable: {error}") from None
         if saved.created:
             self.metrics.count_feedback(record.model_version, record.label == record.predicted)
-        return _json({"id": saved.id, "created": saved.created}, 201 if saved.created else 200)
+        return json_response({"id": saved.id, "created": saved.created}, 201 if saved.created else 200)
 
     async def stats(self) -> Response:
         store = self._store()
@@ -97,4 +93,4 @@ class FeedbackRoutes:
             stats = await anyio.to_thread.run_sync(store.stats, limiter=self._database)
         except records.StoreUnavailable as error:
             raise StoreUnavailable(f"the feedback store is unavailable: {error}") from None
-        return _json(asdict(stats))
+        return json_response(asdict(stats))

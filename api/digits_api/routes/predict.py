@@ -7,12 +7,12 @@ from typing import Any
 
 import anyio.to_thread
 import numpy as np
-import orjson
 from anyio import CapacityLimiter
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from digits_api.body import read_json_body
+from digits_api.json_response import json_response
 from digits_api.metrics import ApiMetrics
 from digits_api.pixels import image_batch, single_image
 from digits_api.registry import ModelRegistry
@@ -37,10 +37,6 @@ def _labelled(model: DigitModel, probabilities: np.ndarray, metrics: ApiMetrics)
         {"prediction": labels[index], "probability": row[index], "probabilities": dict(zip(names, row, strict=True))}
         for row, index in zip(probabilities.tolist(), best.tolist(), strict=True)
     ]
-
-
-def _json(content: dict[str, Any], model: DigitModel) -> Response:
-    return Response(orjson.dumps(content), media_type="application/json", headers={"X-Model-Version": model.version})
 
 
 class PredictRoutes:
@@ -95,7 +91,7 @@ class PredictRoutes:
         probabilities = model.predict(pixels)
         self.observe(pixels, probabilities, model)
         (result,) = _labelled(model, probabilities, self.metrics)
-        return _json({**result, "model_version": model.version}, model)
+        return json_response({**result, "model_version": model.version}, model_version=model.version)
 
     async def predict_batch(self, request: Request) -> Response:
         settings = self.settings
@@ -110,6 +106,7 @@ class PredictRoutes:
         else:
             probabilities = await run_in_threadpool(model.predict, pixels)
         self.observe(pixels, probabilities, model)
-        return _json(
-            {"predictions": _labelled(model, probabilities, self.metrics), "model_version": model.version}, model
+        return json_response(
+            {"predictions": _labelled(model, probabilities, self.metrics), "model_version": model.version},
+            model_version=model.version,
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from digits_api.deps import MetricsDep, RegistryDep
+from digits_api.json_response import json_response
 from digits_api.schemas import ERRORS, Health
 
 router = APIRouter(tags=["service"])
@@ -24,11 +24,7 @@ async def model_info(registry: RegistryDep) -> Response:
     model = registry.current
     manifest: dict[str, Any] = model.bundle.manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
     loaded_at = datetime.fromtimestamp(model.loaded_at or 0, UTC).isoformat().replace("+00:00", "Z")
-    return Response(
-        orjson.dumps({**manifest, "loaded_at": loaded_at}),
-        media_type="application/json",
-        headers={"X-Model-Version": model.version},
-    )
+    return json_response({**manifest, "loaded_at": loaded_at}, model_version=model.version)
 
 
 @router.get("/healthz", summary="Liveness: the process answers", response_model=Health)

@@ -89,18 +89,13 @@ def drift_section(bundle: ModelBundle, data: ReportData) -> str:
     reference = bundle.manifest.drift_reference
     live_values = {name: np.array([s[name] for s in data.samples if name in s]) for name in drift.FEATURES}
     cards = []
-    for name in drift.FEATURES:
-        expected = reference.features.get(name) if reference is not None else None
-        edges = expected.edges if expected is not None else drift.EDGES[name]
-        values = live_values[name]
-        live = drift.proportions(values, edges).tolist() if len(values) else None
-        score = drift.psi(live, expected.proportions) if live is not None and expected is not None else None
-        reading = drift.status(score) if score is not None else "unknown"
-        shown = f"PSI {score:.3f}" if score is not None else "no PSI"
+    for scored in drift.compare(reference, live_values):
+        shown = f"PSI {scored.psi:.3f}" if scored.psi is not None else "no PSI"
         cards.append(
-            f'<article class="feature {reading}" data-feature="{name}"><h3>{name.replace("_", " ")}'
-            f' <span class="badge">{reading} · {shown}</span></h3><p>{html.escape(drift.DESCRIPTIONS[name])}</p>'
-            f"{_histogram_svg(expected.proportions if expected else None, live)}</article>"
+            f'<article class="feature {scored.status}" data-feature="{scored.name}">'
+            f'<h3>{scored.name.replace("_", " ")} <span class="badge">{scored.status} · {shown}</span></h3>'
+            f"<p>{html.escape(drift.DESCRIPTIONS[scored.name])}</p>"
+            f"{_histogram_svg(scored.reference, scored.live)}</article>"
         )
     source = (
         f"{reference.n:,} {html.escape(reference.dataset)} digits"
