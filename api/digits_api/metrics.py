@@ -67,6 +67,12 @@ class ApiMetrics:
             ["model_version", "outcome"],
             registry=self.registry,
         )
+        self.inference_batch = Histogram(
+            "digits_inference_batch_images",
+            "Images per model call for single predictions (those arriving together run as one batch).",
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        )
         self.model_loaded = Gauge(
             "digits_model_loaded_timestamp_seconds", "When the served model was loaded.", registry=self.registry
         )

@@ -51,6 +51,39 @@ class _Refused(Exception):
     """Raised in a parser callback to stop parsing a request over a limit (httptools then raises its own)."""
 
 
+class _CoalescedWrites:
+    """A connection's transport whose writes made in one turn of the event loop leave as one.
+
+    uvicorn writes a response's head and its body separately; on their own, that is two sends and two
+    packets per response, for the server and for its client. Held bytes leave at the end of the turn (or
+    before a close), so a streamed body is not delayed further.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(data)
+
+    def _flush(self) -> None:
+        if self._held:
+            data = b"".join(self._held)
+            self._held.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class LimitedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with limits on connections and request heads, refusing in JSON.
 
@@ -87,7 +120,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.refusal = (400, "invalid HTTP request")
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(_CoalescedWrites(transport, self.loop))  # type: ignore[arg-type]
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def connection_lost(self, exc: Exception | None) -> None:

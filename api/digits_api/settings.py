@@ -29,6 +29,13 @@ class ApiSettings(BaseSettings):
         " of hundreds).",
     )
     max_batch: int = Field(default=512, ge=1, le=4096, description="Most images one /predict/batch request may carry.")
+    micro_batch: int = Field(
+        default=32,
+        ge=1,
+        le=256,
+        description="Most single predictions that arrived in the same turn of the event loop run as one batch"
+        " (nothing waits for a batch to fill); 1: each runs alone.",
+    )
     max_predict_body_bytes: int = Field(
         default=64 * 1024,
         ge=4096,

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from digits_api.body import read_json_body
 from digits_api.json_response import json_response
 from digits_api.metrics import ApiMetrics
+from digits_api.micro_batch import MicroBatcher
 from digits_api.pixels import image_batch, single_image
 from digits_api.registry import ModelRegistry
 from digits_api.schemas import ERRORS, PREDICT_BODY, BatchPrediction, Prediction, batch_body
@@ -58,6 +59,7 @@ class PredictRoutes:
         # One large body parsed at a time: the GIL serialises parsing anyway, and this bounds the memory that
         # parsed bodies take however many clients send them at once.
         self._parse_limiter = CapacityLimiter(1)
+        self._batcher = MicroBatcher(settings.micro_batch, metrics.inference_batch)
         self.router = APIRouter(prefix="/predict", tags=["predict"])
         self.router.add_api_route(
             "",
@@ -88,7 +90,7 @@ class PredictRoutes:
         else:
             pixels = await anyio.to_thread.run_sync(single_image, body, limiter=self._parse_limiter)
         model = self.registry.current
-        probabilities = model.predict(pixels)
+        probabilities = await self._batcher.predict(model, pixels)
         self.observe(pixels, probabilities, model)
         (result,) = _labelled(model, probabilities, self.metrics)
         return json_response({**result, "model_version": model.version}, model_version=model.version)
