@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.nginx import UNREACHABLE_API_ROUTES, nginx_frontend
-from tests.support.servers import exchange, free_port, request_head, wait_for_store
+from tests.support.servers import api_server, exchange, free_port, request_head, wait_for_store
 
 PIXELS = [0] * 784
 
@@ -136,6 +136,18 @@ def test_rate_limit_answers_429_json(tmp_path, api):
     limited_response = next(r for r in statuses if r.status_code == 429)
     assert limited_response.json()["detail"].startswith("too many requests")
     assert limited_response.headers["retry-after"] == "1"
+
+
+def test_the_apis_own_retry_after_passes_through_alone(tmp_path, baked_in_bundle):
+    from tests.support.feedback import answer
+
+    with (
+        api_server(tmp_path, store_url="", model_path=str(baked_in_bundle)) as storeless,
+        nginx_frontend(tmp_path, storeless.url.removeprefix("http://")) as frontend,
+    ):
+        response = httpx.post(f"{frontend.url}/feedback", json=answer(client="browser-no-store-0001"))
+    assert response.status_code == 503 and "store" in response.json()["detail"]
+    assert response.headers.get_list("retry-after") == ["5"]
 
 
 def test_api_down_gives_json_error(tmp_path):
