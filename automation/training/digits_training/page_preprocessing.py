@@ -30,7 +30,8 @@ def ink_from_rgba(rgba: np.ndarray) -> np.ndarray:
     """Ink per pixel (0..255, float) of an (h, w, 4) RGBA canvas: dark or opaque paint is ink."""
     pixels = rgba.astype(np.float64)
     luminance = 0.299 * pixels[..., 0] + 0.587 * pixels[..., 1] + 0.114 * pixels[..., 2]
-    return (255 - luminance) * pixels[..., 3] / 255
+    ink: np.ndarray = (255 - luminance) * pixels[..., 3] / 255
+    return ink
 
 
 def _overlap_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -39,13 +40,17 @@ def _overlap_matrix(n_in: int, n_out: int) -> np.ndarray:
     starts = np.arange(n_out)[:, None] * step
     pixels = np.arange(n_in)[None, :]
     covered = np.minimum(pixels + 1, starts + step) - np.maximum(pixels, starts)
-    return np.clip(covered, 0, None) / step
+    weights: np.ndarray = np.clip(covered, 0, None) / step
+    return weights
 
 
 def resample_area(ink: np.ndarray, out_height: int, out_width: int) -> np.ndarray:
     """Area-averaging resample (an exact box filter) of the whole of ``ink`` to out_height x out_width."""
     height, width = ink.shape
-    return _overlap_matrix(height, out_height) @ ink.astype(np.float64) @ _overlap_matrix(width, out_width).T
+    resampled: np.ndarray = (
+        _overlap_matrix(height, out_height) @ ink.astype(np.float64) @ _overlap_matrix(width, out_width).T
+    )
+    return resampled
 
 
 def preprocess(ink: np.ndarray) -> np.ndarray | None:
@@ -75,4 +80,5 @@ def preprocess(ink: np.ndarray) -> np.ndarray | None:
 
 def squeeze_whole_canvas(ink: np.ndarray) -> np.ndarray:
     """The original page's way, kept for comparison: the whole canvas area-averaged to 28x28 uint8."""
-    return np.clip(round_half_up(resample_area(ink, SIZE, SIZE)), 0, 255).astype(np.uint8)
+    squeezed: np.ndarray = np.clip(round_half_up(resample_area(ink, SIZE, SIZE)), 0, 255).astype(np.uint8)
+    return squeezed
