@@ -20,6 +20,7 @@ int64, ``fonts`` (n,) index into ``font_names``, ``font_names``, ``seed``, ``cou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -27,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digits_training.page_preprocessing import SIZE
 from digits_training.pad_renderings import PAD, PAGE_BRUSH, PadStyle, Polylines, image_rngs, render_strokes
+from digits_training.page_preprocessing import SIZE
 from digits_training.strokes import trace_strokes
 
 FORMAT = "drawn-digits/1"
@@ -102,10 +103,7 @@ def _handwriting_glyphs() -> list[Polylines]:
         ImageDraw.Draw(canvas).text((_GLYPH_PX // 2, 0), digit, fill=255, font=font)
         traced = trace_strokes(np.asarray(canvas), threshold=127)
         glyphs.append(
-            [
-                np.asarray(stroke[::_POINTS_PER_TRACED_STROKE_STEP] + stroke[-1:], dtype=np.float64)
-                for stroke in traced
-            ]
+            [np.asarray(stroke[::_POINTS_PER_TRACED_STROKE_STEP] + stroke[-1:], dtype=np.float64) for stroke in traced]
         )
     return glyphs
 
@@ -118,21 +116,21 @@ def font_glyphs() -> dict[str, list[Polylines]]:
     return glyphs
 
 
-def drawn_digits(count: int, seed: int, start: int = 0) -> list[DrawnDigit]:
-    """Drawings ``start`` .. ``start + count - 1`` of the set made with ``seed`` (each its own generator)."""
+def drawn_digits(indices: Sequence[int], seed: int) -> list[DrawnDigit]:
+    """The drawings at ``indices`` of the set made with ``seed`` (each drawing has its own generator)."""
     glyphs = font_glyphs()
-    rngs = image_rngs(seed, start + count)[start:]
+    rngs = image_rngs(seed, max(indices, default=-1) + 1)
     out = []
-    for index, rng in zip(range(start, start + count), rngs, strict=True):
+    for index in indices:
         label = index % len(DIGITS)
         font = FONT_NAMES[(index // len(DIGITS)) % len(FONT_NAMES)]
-        image, strokes, brush = render_strokes(glyphs[font][label], STYLE, rng)
+        image, strokes, brush = render_strokes(glyphs[font][label], STYLE, rngs[index])
         out.append(DrawnDigit(label=label, font=font, strokes=strokes, brush=brush, image=image))
     return out
 
 
 def make_drawn_eval_set(count: int = 1000, seed: int = 20261130) -> DrawnEvalSet:
-    drawings = drawn_digits(count, seed)
+    drawings = drawn_digits(range(count), seed)
     return DrawnEvalSet(
         images=np.stack([d.image for d in drawings]) if drawings else np.zeros((0, SIZE, SIZE), np.uint8),
         labels=np.array([d.label for d in drawings], dtype=np.int64),
@@ -171,5 +169,7 @@ def load(path: Path) -> DrawnEvalSet:
             seed=int(stored["seed"]),
         )
         if data.count != int(stored["count"]) or data.images.shape != (data.count, SIZE, SIZE):
-            raise ValueError(f"{path}: {data.count} labels, images of shape {data.images.shape}, count {stored['count']}")
+            raise ValueError(
+                f"{path}: {data.count} labels, images of shape {data.images.shape}, count {stored['count']}"
+            )
     return data

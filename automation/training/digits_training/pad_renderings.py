@@ -28,6 +28,9 @@ PAD = 280
 """The page's canvas side, canvas pixels (frontend/static/index.html ``#pad``)."""
 PAGE_BRUSH = 18.0
 """The page's brush width, canvas pixels (``BRUSH`` in frontend/static/assets/app.js)."""
+SUBSCANLINES = 4
+"""Sub-scanlines per pixel row over which Chromium's canvas antialiases a stroke's edge, exact along each
+(measured on the page: a horizontal edge's pixel comes out in quarters of full ink)."""
 
 Polylines = list[np.ndarray]
 """Strokes as arrays of shape (n, 2): x, y."""
@@ -85,10 +88,11 @@ def draw_strokes(
 ) -> np.ndarray:
     """Ink (0..255, uint8) of a ``size`` x ``size`` canvas with ``strokes`` drawn by a round brush.
 
-    Each segment's coverage is computed in a window around it, all windows at once (one window size per
-    drawing), then combined by maximum: the union a single canvas path paints.
+    Drawn as the page draws while the pointer moves: a dot where each stroke starts, then every segment as
+    a stroke of its own, each painted over what is there (so edges darken where segments overlap). Each
+    segment's coverage is computed in a window around it, all windows at once (one size per drawing).
     """
-    lines = [line if len(line) > 1 else np.vstack([line, line]) for line in as_polylines(strokes)]
+    lines = [np.vstack([line[:1], line]) for line in as_polylines(strokes)]  # the first point's dot
     if not lines:
         return np.zeros((size, size), dtype=np.uint8)
     starts = np.vstack([line[:-1] for line in lines])
@@ -97,25 +101,39 @@ def draw_strokes(
     reach = radius + 1.0
     corners = np.floor(np.minimum(starts, ends) - reach).astype(np.int64)  # (s, 2): x, y of each window
     side = int(np.ceil(np.abs(ends - starts).max() + 2 * reach)) + 2
-    offsets = np.arange(side) + 0.5
+    offsets = (np.arange(side) + 0.5).astype(np.float32)
     # Pixel centres relative to each segment's start, (s, side) along x and along y.
-    px = corners[:, :1] + offsets[None, :] - starts[:, :1]
-    py = corners[:, 1:] + offsets[None, :] - starts[:, 1:]
-    direction = ends - starts
-    length2 = np.maximum((direction**2).sum(axis=1), 1e-12)[:, None, None]
+    px = (corners[:, :1] - starts[:, :1]).astype(np.float32) + offsets[None, :]
+    py = (corners[:, 1:] - starts[:, 1:]).astype(np.float32) + offsets[None, :]
+    direction = (ends - starts).astype(np.float32)
+    length2 = np.maximum((direction**2).sum(axis=1), 1e-12)
     dx, dy = direction[:, 0, None, None], direction[:, 1, None, None]
-    px3, py3 = px[:, None, :], py[:, :, None]  # (s, 1, side) and (s, side, 1): windows are [segment, y, x]
-    t = np.clip((px3 * dx + py3 * dy) / length2, 0.0, 1.0)
+    px3, py3 = px[:, None, :], py[:, :, None]  # windows are [segment, y, x]
+    t = np.clip((px3 * dx + py3 * dy) / length2[:, None, None], 0.0, 1.0)
     ex, ey = px3 - t * dx, py3 - t * dy
     distance = np.sqrt(ex * ex + ey * ey)  # np.hypot is several times slower
-    windows = np.clip(radius + 0.5 - distance, 0.0, 1.0)
+    windows = (distance <= radius - 1).astype(np.float32)
+    # Within a pixel of the edge: the share of each sub-scanline inside the brush, averaged.
+    segment, row, column = np.nonzero(np.abs(distance - radius) < 1)
+    sx, sy0 = px[segment, column], py[segment, row]
+    sdx, sdy, slength2 = direction[segment, 0], direction[segment, 1], length2[segment]
+    share = np.zeros(len(segment), dtype=np.float32)
+    for k in range(SUBSCANLINES):
+        sy = sy0 + ((k + 0.5) / SUBSCANLINES - 0.5)
+        st = np.clip((sx * sdx + sy * sdy) / slength2, 0.0, 1.0)
+        sex, sey = sx - st * sdx, sy - st * sdy
+        sdistance = np.sqrt(sex * sex + sey * sey)
+        # Along the sub-scanline the edge lies (radius - distance) / |cos| of its normal's angle from x away.
+        across = np.maximum(np.abs(sex) / np.maximum(sdistance, 1e-6), 1e-3)
+        share += np.clip((radius - sdistance) / across + 0.5, 0.0, 1.0)
+    windows[segment, row, column] = share / SUBSCANLINES
     # A margin of one window on every side: no window needs clipping at the canvas' edges.
-    coverage = np.zeros((size + 2 * side, size + 2 * side))
+    clear = np.ones((size + 2 * side, size + 2 * side), dtype=np.float32)  # the share of white left: 1 - coverage
     for (x0, y0), window in zip(corners + side, windows, strict=True):
         if -side < x0 - side < size and -side < y0 - side < size:
-            target = coverage[y0 : y0 + side, x0 : x0 + side]
-            np.maximum(target, window, out=target)
-    return np.floor(coverage[side : side + size, side : side + size] * 255 + 0.5).astype(np.uint8)
+            target = clear[y0 : y0 + side, x0 : x0 + side]
+            target *= 1 - window
+    return np.floor((1 - clear[side : side + size, side : side + size]) * 255 + 0.5).astype(np.uint8)
 
 
 def _smooth(line: np.ndarray, passes: int = 1) -> np.ndarray:
