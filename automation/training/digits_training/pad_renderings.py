@@ -7,10 +7,11 @@ random width, and passed through the page's own preprocessing (``page_preprocess
 28x28 uint8 image the page would send. Every image has its own random generator, spawned from one seed:
 the same seed gives the same images, however they are batched.
 
-The brush: Chromium's canvas strokes ``lineCap``/``lineJoin = "round"`` with analytic antialiasing;
-``draw_strokes`` gives each pixel the coverage ``clip(radius + 0.5 - distance, 0, 1)`` of its centre's
-distance to the nearest segment, which matches the page's canvas within a few grey levels at the edges
-(tests/frontend/test_drawn_digits_in_browser.py checks that through the real page).
+The brush (``draw_strokes``) paints as the page's canvas does while the pointer moves: a round dot where
+a stroke starts, then each segment as a round-capped stroke of its own over what is there, antialiased as
+Chromium does (four sub-scanlines per pixel row, exact coverage along each). Strokes traced through the
+real page in Chromium give the same 28x28 images within a few grey levels
+(tests/frontend/test_drawn_digits_in_browser.py).
 """
 
 from __future__ import annotations
@@ -75,10 +76,6 @@ class PadStyle:
             raise ValueError(f"max_aspect must be at least 1, got {self.max_aspect}")
 
 
-PAGE_LIKE = PadStyle(min_brush=PAGE_BRUSH, max_brush=PAGE_BRUSH)
-"""The page's own brush, the other variations as in ``PadStyle()``."""
-
-
 def as_polylines(strokes: Sequence[Sequence[Point] | np.ndarray]) -> Polylines:
     return [np.asarray(stroke, dtype=np.float64).reshape(-1, 2) for stroke in strokes if len(stroke)]
 
@@ -133,7 +130,8 @@ def draw_strokes(
         if -side < x0 - side < size and -side < y0 - side < size:
             target = clear[y0 : y0 + side, x0 : x0 + side]
             target *= 1 - window
-    return np.floor((1 - clear[side : side + size, side : side + size]) * 255 + 0.5).astype(np.uint8)
+    ink: np.ndarray = np.floor((1 - clear[side : side + size, side : side + size]) * 255 + 0.5).astype(np.uint8)
+    return ink
 
 
 def _smooth(line: np.ndarray, passes: int = 1) -> np.ndarray:
