@@ -7,8 +7,8 @@ drawings through it; the JS module's tests check it against this one through
 ``frontend/tests/fixtures/preprocess-reference.json`` (written by ``tests/frontend/preprocess_fixture.py``
 from these functions).
 
-The JS loops and these matrix products compute the same sums in a different order, so they may differ by
-one grey level where a value lands on .5.
+The JS loops and these running sums compute the same averages in a different order, so they may differ
+by one grey level where a value lands on .5.
 """
 
 from __future__ import annotations
@@ -34,23 +34,25 @@ def ink_from_rgba(rgba: np.ndarray) -> np.ndarray:
     return ink
 
 
-def _overlap_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) weights of exact area averaging: output cell i covers [i·step, (i+1)·step) of the input."""
-    step = n_in / n_out
-    starts = np.arange(n_out)[:, None] * step
-    pixels = np.arange(n_in)[None, :]
-    covered = np.minimum(pixels + 1, starts + step) - np.maximum(pixels, starts)
-    weights: np.ndarray = np.clip(covered, 0, None) / step
-    return weights
+def _area_sums(values: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    """Averages of ``values`` over ``n_out`` equal spans of ``axis``: differences of the running sum,
+    interpolated where a span's edge cuts a pixel (pixels are constant, so that is exact)."""
+    n_in = values.shape[axis]
+    running = np.concatenate([np.zeros_like(values.take([0], axis=axis)), np.cumsum(values, axis=axis)], axis=axis)
+    edges = np.arange(n_out + 1) * (n_in / n_out)
+    whole = np.minimum(np.floor(edges).astype(np.int64), n_in - 1)
+    part = np.expand_dims(edges - whole, 1 - axis)
+    at_edges = running.take(whole, axis=axis) * (1 - part) + running.take(whole + 1, axis=axis) * part
+    averages: np.ndarray = np.diff(at_edges, axis=axis) * (n_out / n_in)
+    return averages
 
 
 def resample_area(ink: np.ndarray, out_height: int, out_width: int) -> np.ndarray:
-    """Area-averaging resample (an exact box filter) of the whole of ``ink`` to out_height x out_width."""
-    height, width = ink.shape
-    resampled: np.ndarray = (
-        _overlap_matrix(height, out_height) @ ink.astype(np.float64) @ _overlap_matrix(width, out_width).T
-    )
-    return resampled
+    """Area-averaging resample (an exact box filter) of the whole of ``ink`` to out_height x out_width.
+
+    Running sums rather than a product of overlap matrices: no BLAS call, whose threads cost more than
+    these small sums (a third more CPU time in a batch of renderings)."""
+    return _area_sums(_area_sums(ink.astype(np.float64), out_height, axis=0), out_width, axis=1)
 
 
 def preprocess(ink: np.ndarray) -> np.ndarray | None:
