@@ -52,7 +52,7 @@ STYLE = PadStyle(
 
 _GLYPH_PX = 160
 """Size the handwriting font is rendered at before tracing, pixels (its digits come out about 90 px high)."""
-_POINTS_PER_TRACED_STROKE_STEP = 3
+_TRACED_POINT_STRIDE = 3
 """Keep every third point of a traced skeleton: 1 px steps would make hundreds of tiny segments."""
 
 
@@ -102,9 +102,7 @@ def _handwriting_glyphs() -> list[Polylines]:
         canvas = Image.new("L", (_GLYPH_PX * 2, _GLYPH_PX * 2), 0)
         ImageDraw.Draw(canvas).text((_GLYPH_PX // 2, 0), digit, fill=255, font=font)
         traced = trace_strokes(np.asarray(canvas), threshold=127)
-        glyphs.append(
-            [np.asarray(stroke[::_POINTS_PER_TRACED_STROKE_STEP] + stroke[-1:], dtype=np.float64) for stroke in traced]
-        )
+        glyphs.append([np.asarray(stroke[::_TRACED_POINT_STRIDE] + stroke[-1:], dtype=np.float64) for stroke in traced])
     return glyphs
 
 
