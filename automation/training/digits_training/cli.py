@@ -5,6 +5,7 @@ convert  turn a foreign release zip (SavedModel only) into a bundle
 evaluate  re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
 reference record the drift features' distributions on the MNIST training digits in a bundle's manifest
 drift-report  one self-contained HTML page of drift, live accuracy and confident mistakes, from the store
+drawn-eval  make the drawn-digit evaluation set (font digits drawn as the page would), optionally scoring a bundle
 """
 
 from __future__ import annotations
@@ -79,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--bundle", type=Path, required=True, help="the served bundle (directory or zip)")
     report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     report.add_argument("--store-url", help="the store's URL (default: DIGITS_STORE_URL, as the api reads it)")
+
+    drawn = commands.add_parser(
+        "drawn-eval", help="write the drawn-digit evaluation set (not MNIST) as .npz; with --bundle, score it"
+    )
+    drawn.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    drawn.add_argument("--count", type=int, default=1000, help="number of drawings")
+    drawn.add_argument("--seed", type=int, default=20261130)
+    drawn.add_argument("--bundle", type=Path, help="also print this bundle's accuracy on the set, per font")
     return parser
 
 
@@ -223,6 +232,35 @@ def _drift_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drawn_eval(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from digits_training.drawn_eval import make_drawn_eval_set, save
+
+    if args.count < 1:
+        raise ValueError(f"--count must be at least 1, got {args.count}")
+    started = time.perf_counter()
+    data = make_drawn_eval_set(args.count, args.seed)
+    save(data, args.out)
+    print(
+        f"{args.out}: {data.count} drawings of {len(data.font_names)} fonts (seed {data.seed})"
+        f" in {time.perf_counter() - started:.1f} s"
+    )
+    if args.bundle:
+        from digits_bundle.evaluation import predict_indices
+        from digits_bundle.runtime import load_model
+
+        with opened_bundle(args.bundle) as bundle:
+            model = load_model(bundle)
+            right = np.array(model.labels)[predict_indices(model, data.images)] == data.labels
+            print(f"{bundle.version}: {right.mean():.1%} of {data.count} drawn digits right")
+            for index, name in enumerate(data.font_names):
+                print(f"  {name}: {right[data.fonts == index].mean():.1%} of {(data.fonts == index).sum()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
@@ -231,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate": _evaluate,
         "reference": _reference,
         "drift-report": _drift_report,
+        "drawn-eval": _drawn_eval,
     }
     try:
         return handlers[args.command](args)
