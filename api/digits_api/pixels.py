@@ -18,6 +18,9 @@ from digits_bundle.manifest import PIXELS
 _NUMBER_TYPES = (int, float)
 # Bytes of a JSON text made only of numbers and arrays: no strings, booleans, nulls or objects.
 _NUMERIC_JSON = b"0123456789.eE+-,[] \t\r\n"
+# Bytes of a JSON text made only of whole non-negative numbers and arrays.
+_INTEGER_JSON = b"0123456789,[] \t\r\n"
+_ZERO, _NINE = ord("0"), ord("9")
 # Images (and fields) a body may have beyond the limit and still be parsed, for the precise message.
 _STRUCTURE_SLACK = 16
 # An error lists this many unexpected fields at most, each cut to this many characters.
@@ -49,19 +52,44 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _grey_levels(payload: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+def _grey_levels(payload: Any, shape: tuple[int, ...], integers: bool = False) -> np.ndarray | None:
     """The common case, cheaply: ``payload``, parsed from a text of only numbers and arrays, as exactly ``shape``
-    grey levels in 0..255.
+    grey levels in 0..255. ``integers``: the text has whole numbers only (numpy converts those faster).
 
     Returns None whenever anything is off, so the precise checks can say what.
     """
     try:
-        values = np.array(payload, dtype=np.float64)
-    except (ValueError, TypeError):
+        values = np.array(payload, dtype=np.int64 if integers else np.float64)
+    except (ValueError, TypeError, OverflowError):
         return None
     if values.shape != shape or values.min() < 0 or values.max() > 255:
         return None
     return values.astype(np.float32)
+
+
+def _small_integers(text: bytes, count: int) -> np.ndarray | None:
+    """The ``count`` numbers of ``text`` in order, when the text holds nothing but whole numbers of at most three
+    digits, commas, brackets and whitespace (what a page sends: grey levels as integers); else None.
+
+    Read from the bytes in a few vectorised passes, several times faster than numpy converting the parsed
+    Python integers one by one. ``text`` must already be valid JSON (orjson parsed it): this only reads it.
+    """
+    if text.translate(None, _INTEGER_JSON):
+        return None
+    raw = np.frombuffer(text + b"  ", dtype=np.uint8)  # two spare bytes: a number's third digit is an index
+    digit = (raw >= _ZERO) & (raw <= _NINE)
+    if digit[0]:
+        return None
+    # Where bytes turn from digits to others and back: a number starts at every other turn, ends at the next.
+    turns = np.flatnonzero(digit[1:] != digit[:-1]) + 1
+    starts, ends = turns[0::2], turns[1::2]
+    if len(starts) != count:
+        return None
+    lengths = ends - starts
+    if count and lengths.max() > 3:  # 1000 and more are out of range anyway: the precise path says so
+        return None
+    first, second, third = (raw[starts + k].astype(np.int32) - _ZERO for k in range(3))
+    return np.where(lengths == 1, first, np.where(lengths == 2, first * 10 + second, first * 100 + second * 10 + third))
 
 
 def _batch_grey_levels(instances: list[Any], text: bytes) -> np.ndarray | None:
@@ -75,7 +103,10 @@ def _batch_grey_levels(instances: list[Any], text: bytes) -> np.ndarray | None:
         return None
     if not all(type(image) is list and len(image) == PIXELS for image in instances):
         return None
-    values = np.fromiter(itertools.chain.from_iterable(instances), dtype=np.float64, count=len(instances) * PIXELS)
+    count = len(instances) * PIXELS
+    values = _small_integers(text, count)
+    if values is None:
+        values = np.fromiter(itertools.chain.from_iterable(instances), dtype=np.float64, count=count)
     if values.min() < 0 or values.max() > 255:
         return None
     return values.astype(np.float32).reshape(len(instances), PIXELS)
@@ -142,7 +173,7 @@ def single_image(body: bytes) -> np.ndarray:
         raise InvalidInput(f"body: expected an array of {PIXELS} numbers; the body has {arrays} arrays")
     payload = parse_json(body)
     if isinstance(payload, list) and _is_numeric(body):
-        fast = _grey_levels(payload, (PIXELS,))
+        fast = _grey_levels(payload, (PIXELS,), integers=not body.translate(None, _INTEGER_JSON))
         if fast is not None:
             return fast[None, :]
     if isinstance(payload, dict):
