@@ -6,16 +6,17 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from digits_api.drift_monitor import DriftCollector, DriftMonitor
-from digits_api.errors import ApiError, NotReady, error_response
+from digits_api.errors import ApiError, NotReady, error_response, server_error_response
 from digits_api.fast_path import PredictFastPath
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
 from digits_api.registry import BundleWatcher, ModelRegistry
@@ -33,6 +34,17 @@ log = logging.getLogger("digits_api")
 
 _NO_FRONTEND = """<!doctype html><title>digits API</title>
 <p>The digit recogniser API is running. No frontend is being served here: see <a href="/docs">/docs</a>.</p>"""
+
+
+class DigitsApp(FastAPI):
+    """FastAPI, with layers of our own outside its middleware stack (its error handling included): the
+    metrics middleware, then the ``POST /predict`` fast path, see each request before any of FastAPI's."""
+
+    outer_layers: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.outer_layers is None else self.outer_layers(stack)
 
 
 def create_app(settings: ApiSettings, store_settings: StoreSettings | None = None) -> FastAPI:
@@ -78,7 +90,7 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
         if watcher:
             watcher.stop()
 
-    app = FastAPI(
+    app = DigitsApp(
         title="Digit recogniser API",
         version="1.0.0",
         description="Handwritten digit recognition with a CNN trained on MNIST, served from a versioned model bundle.",
@@ -97,7 +109,7 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception) -> JSONResponse:
         # Starlette answers this one in plain text otherwise; the traceback is still logged.
-        return JSONResponse({"detail": "internal server error"}, status_code=500)
+        return server_error_response()
 
     routes = PredictRoutes(registry, metrics, settings, observe)
     app.include_router(routes.router)
@@ -119,6 +131,5 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
         async def index() -> HTMLResponse:
             return HTMLResponse(_NO_FRONTEND)
 
-    app.add_middleware(PredictFastPath, handler=routes.predict)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.outer_layers = lambda stack: MetricsMiddleware(PredictFastPath(stack, routes.predict), metrics)
     return app

@@ -39,6 +39,11 @@ def error_response(error: ApiError | ModelNotReady) -> JSONResponse:
     return JSONResponse({"detail": bounded(error.detail)}, status_code=error.status_code, headers=error.headers)
 
 
+def server_error_response() -> JSONResponse:
+    """The answer to an unexpected error: no detail of it leaves the server (it is logged)."""
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
 ANSWERED = (ApiError, ModelNotReady)
 """The errors ``error_response`` answers; any other is a 500."""
 

@@ -230,6 +230,8 @@ def uvicorn_options(settings: ApiSettings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "log_level": settings.log_level,
         "access_log": False,
+        # Nothing here reads the client's address: no X-Forwarded-For rewriting on every request.
+        "proxy_headers": False,
         # The model runs inline on the event loop; one process per container, scale with replicas.
         "workers": 1,
     }

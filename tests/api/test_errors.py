@@ -1,6 +1,6 @@
 """Errors of the model runtime are answered like the API's own, over real HTTP (the app in a real uvicorn
 server): ``ModelNotReady`` is a 503 with Retry-After and a JSON detail, whether a route or the ``/predict``
-fast path meets it."""
+fast path meets it; an unexpected error in the fast path is a JSON 500, counted, its traceback logged."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from digits_api.app import create_app
 from digits_api.fast_path import PredictFastPath
+from digits_api.metrics import MetricsMiddleware
 from digits_api.server import uvicorn_options
 from digits_api.settings import ApiSettings
 from digits_bundle.bundle import verify_directory
@@ -53,7 +54,7 @@ def api_with_an_unloaded_model(baked_in_bundle):
         raise AssertionError("an unloaded model answered")
 
     app.add_api_route("/unloaded", predict_unloaded)
-    app.add_middleware(PredictFastPath, handler=predict_unloaded_fast)
+    app.outer_layers = lambda stack: PredictFastPath(stack, predict_unloaded_fast)
     with _served(app, settings) as url:
         yield url
 
@@ -68,3 +69,19 @@ def test_a_model_that_is_not_ready_is_a_503_to_retry(api_with_an_unloaded_model,
 
 def test_the_served_model_still_answers(api_with_an_unloaded_model):
     assert httpx.get(f"{api_with_an_unloaded_model}/readyz").status_code == 200
+
+
+def test_an_unexpected_error_in_the_fast_path_is_a_json_500_counted_and_logged(baked_in_bundle, caplog):
+    settings = ApiSettings(model_path=baked_in_bundle, port=free_port(), log_level="warning")
+    app = create_app(settings)
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("secret internals")
+
+    app.outer_layers = lambda stack: MetricsMiddleware(PredictFastPath(stack, broken), app.state.metrics)
+    with _served(app, settings) as url:
+        response = httpx.post(f"{url}/predict", json=[0] * 784)
+        metrics = httpx.get(f"{url}/metrics").text
+    assert response.status_code == 500 and response.json() == {"detail": "internal server error"}
+    assert 'digits_http_requests_total{method="POST",route="/predict",status="500"} 1.0' in metrics
+    assert any("secret internals" in str(record.exc_info) for record in caplog.records)
