@@ -73,6 +73,17 @@ def _answers(model_version: str, count: int, client: str) -> list[dict[str, Any]
     ]
 
 
+def _api_restarts(cluster: KindCluster) -> str:
+    return cluster.kubectl(
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/name=digits-api",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses[0].restartCount}",
+    )
+
+
 def _serving_version() -> str:
     return str(httpx.get(f"{NODE_PORT_URL}/model", timeout=10).json()["version"])
 
@@ -115,14 +126,7 @@ def test_feedback_through_the_nodeport_lands_in_postgresql_and_survives_its_pod(
 
 
 def test_with_postgresql_scaled_to_zero_predictions_carry_on_and_feedback_says_503(store, pixels, capsys):
-    restarts_before = store.kubectl(
-        "get",
-        "pods",
-        "-l",
-        "app.kubernetes.io/name=digits-api",
-        "-o",
-        "jsonpath={.items[*].status.containerStatuses[0].restartCount}",
-    )
+    restarts_before = _api_restarts(store)
     version = _serving_version()
     with PredictLoad(pixels) as load:
         started = time.monotonic()
@@ -149,14 +153,7 @@ def test_with_postgresql_scaled_to_zero_predictions_carry_on_and_feedback_says_5
         saved = _post_until_saved(_answers(version, 1, "browser-e2e-outage-0002")[0])
         recovered_s = time.monotonic() - started
         assert saved.status_code == 201, saved.text
-    restarts_after = store.kubectl(
-        "get",
-        "pods",
-        "-l",
-        "app.kubernetes.io/name=digits-api",
-        "-o",
-        "jsonpath={.items[*].status.containerStatuses[0].restartCount}",
-    )
+    restarts_after = _api_restarts(store)
     report = {
         "store_gone_s": round(gone_s, 1),
         "feedback_saved_again_s": round(recovered_s, 1),
