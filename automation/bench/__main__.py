@@ -3,7 +3,8 @@ serving style, in one run, with the same load generator (``wrk``) and the same 2
 
     python -m bench --kserve-python $(DIGITS_CACHE)/bench-kserve-venv/bin/python
 
-Servers, one at a time on loopback:
+Servers on loopback, all started (one at a time, for their cold starts) and then loaded in turn, in
+interleaved rounds (their figures are medians over the rounds):
 
 - ``api``: the API (``python -m digits_api``) serving ``api/models/default``;
 - ``kserve``: KServe's Python model server, V1 ``:predict``, the same ``model.tflite`` (``kserve_server``);
@@ -21,6 +22,7 @@ is missed, so that a regression cannot pass unnoticed; the figures are written e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -34,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from bench import servers as bench_servers
-from bench.servers import Result, Server, measure
+from bench.servers import Result, Running, Server
 from bench.targets import API, API_NO_DRIFT, BASELINE, KSERVE, NOOP_ASGI, NOOP_FASTAPI, evaluate_targets
 from digits_bundle.mnist import cache_dir, load_mnist
 
@@ -205,15 +207,26 @@ def main() -> int:
     logs = ARTIFACTS / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     results: dict[str, Result] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-store-") as store_dir:
+    expected_label = int(mnist.y_test[DIGIT])
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as store_dir, contextlib.ExitStack() as stack:
+        running: dict[str, Running] = {}
+        # Started one at a time (cold starts alone); then idle while the others are loaded.
         for key, server in _servers(args.kserve_python, mnist.x_test[:BATCH], Path(store_dir)).items():
-            print(f"measuring {server.name} ...", flush=True)
-            results[key] = measure(
-                server, logs / f"{key}.log", expected_label=int(mnist.y_test[DIGIT]), batch_size=BATCH
-            )
+            print(f"starting {server.name} ...", flush=True)
+            running[key] = stack.enter_context(Running(server, logs / f"{key}.log"))
+            running[key].check(expected_label)
+        for number in range(1, bench_servers.ROUNDS + 1):
+            print(f"round {number} of {bench_servers.ROUNDS}: single predictions", flush=True)
+            for instance in running.values():
+                instance.load_round(bench_servers.DURATION_S)
+        print("batches", flush=True)
+        for key, instance in running.items():
+            instance.load_batches(bench_servers.DURATION_S)
+            results[key] = instance.result(BATCH)
 
     print(
-        f"\nsingle predictions: {bench_servers.CONNECTIONS} connections, {bench_servers.DURATION_S} s each;"
+        f"\nsingle predictions: {bench_servers.CONNECTIONS} connections, median of {bench_servers.ROUNDS} interleaved"
+        f" rounds of {bench_servers.DURATION_S} s;"
         f" batch: {BATCH} images a request, {bench_servers.BATCH_CONNECTIONS} connections; wrk, one thread;"
         f" {os.cpu_count()} CPUs, load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after\n"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import time
 import urllib.request
@@ -18,8 +19,11 @@ CONNECTIONS = 16
 """Keep-alive connections for single predictions: the targets' p99 is at 16."""
 BATCH_CONNECTIONS = 2
 """Connections for batch requests: one per core of the reference machine."""
-DURATION_S = 10
-"""Seconds of load per measurement."""
+ROUNDS = 3
+"""Rounds of single-prediction load; in each, every server is loaded in turn. A server's figures are its
+medians over the rounds, so a machine that slows down for a while (a shared one does) slows all alike."""
+DURATION_S = 6
+"""Seconds of load per server and round, and of batch load per server."""
 WARM_UP_S = 2
 """Seconds of load, not counted, before the single-prediction measurement."""
 READY_TIMEOUT_S = 120.0
@@ -87,43 +91,82 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(server: Server, log: Path, *, expected_label: int, batch_size: int) -> Result:
-    """Start ``server``, check one answer, load it with single predictions (then batches), stop it."""
-    started = time.perf_counter()
-    with log.open("wb") as sink:
-        process = subprocess.Popen(server.command, env=server.env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        while not _ready(server.url + server.ready_path):
-            if process.poll() is not None or time.perf_counter() - started > READY_TIMEOUT_S:
-                tail = log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{server.name} did not become ready ({' '.join(server.command)}):\n{tail}")
-            time.sleep(0.005)
-        cold_start_s = time.perf_counter() - started
+class Running:
+    """A started server: check its answer once, load it in rounds, then stop it (a context manager)."""
+
+    def __init__(self, server: Server, log: Path) -> None:
+        self.server = server
+        self.log = log
+        self.rounds: list[Load] = []
+        self.cpu_s = 0.0
+        self.batch: Load | None = None
+        started = time.perf_counter()
+        with log.open("wb") as sink:
+            self.process = subprocess.Popen(server.command, env=server.env, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            while not _ready(server.url + server.ready_path):
+                if self.process.poll() is not None or time.perf_counter() - started > READY_TIMEOUT_S:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{server.name} did not become ready ({' '.join(server.command)}):\n{tail}")
+                time.sleep(0.005)
+        except BaseException:
+            self.stop()
+            raise
+        self.cold_start_s = time.perf_counter() - started
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def check(self, expected_label: int) -> None:
+        """One checked answer, then a warm-up load that is not counted."""
+        server = self.server
         if server.predicted_label is not None:
             answer = _post_json(server.url + server.predict_path, server.single_body)
             if server.predicted_label(answer) != expected_label:
                 raise RuntimeError(f"{server.name} did not predict {expected_label}: {answer}")
         wrk(server.url + server.predict_path, server.single_body, CONNECTIONS, WARM_UP_S)
-        cpu_before = _cpu_s(process.pid)
-        single = wrk(server.url + server.predict_path, server.single_body, CONNECTIONS, DURATION_S)
-        cpu_ms_per_request = (_cpu_s(process.pid) - cpu_before) * 1000 / max(single.requests, 1)
-        batch = None
-        if server.batch_path is not None and server.batch_body is not None:
-            batch = wrk(server.url + server.batch_path, server.batch_body, BATCH_CONNECTIONS, DURATION_S)
-        rss_mb = _rss_mb(process.pid)
-    finally:
-        process.terminate()
+
+    def load_round(self, duration_s: int) -> None:
+        """One round of single predictions, its CPU time counted."""
+        cpu_before = _cpu_s(self.process.pid)
+        self.rounds.append(
+            wrk(self.server.url + self.server.predict_path, self.server.single_body, CONNECTIONS, duration_s)
+        )
+        self.cpu_s += _cpu_s(self.process.pid) - cpu_before
+
+    def load_batches(self, duration_s: int) -> None:
+        if self.server.batch_path is not None and self.server.batch_body is not None:
+            self.batch = wrk(
+                self.server.url + self.server.batch_path, self.server.batch_body, BATCH_CONNECTIONS, duration_s
+            )
+
+    def result(self, batch_size: int) -> Result:
+        requests = sum(load.requests for load in self.rounds)
+        return Result(
+            name=self.server.name,
+            cold_start_s=self.cold_start_s,
+            single=Load(
+                requests_per_s=statistics.median(load.requests_per_s for load in self.rounds),
+                p50_ms=statistics.median(load.p50_ms for load in self.rounds),
+                p99_ms=statistics.median(load.p99_ms for load in self.rounds),
+                requests=requests,
+                errors=sum(load.errors for load in self.rounds),
+            ),
+            cpu_ms_per_request=self.cpu_s * 1000 / max(requests, 1),
+            batch=self.batch,
+            batch_images_per_s=self.batch.requests_per_s * batch_size if self.batch else None,
+            rss_mb=_rss_mb(self.process.pid),
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
         try:
-            process.wait(timeout=STOP_TIMEOUT_S)
+            self.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return Result(
-        name=server.name,
-        cold_start_s=cold_start_s,
-        single=single,
-        cpu_ms_per_request=cpu_ms_per_request,
-        batch=batch,
-        batch_images_per_s=batch.requests_per_s * batch_size if batch else None,
-        rss_mb=rss_mb,
-    )
+            self.process.kill()
+            self.process.wait()
