@@ -68,14 +68,13 @@ def _grey_levels(payload: Any, shape: tuple[int, ...], integers: bool = False) -
 
 
 def _small_integers(text: bytes, count: int) -> np.ndarray | None:
-    """The ``count`` numbers of ``text`` in order, when the text holds nothing but whole numbers of at most three
-    digits, commas, brackets and whitespace (what a page sends: grey levels as integers); else None.
+    """The ``count`` numbers of ``text`` in order, each of at most three digits (what a page sends: grey levels
+    as integers); else None.
 
-    Read from the bytes in a few vectorised passes, several times faster than numpy converting the parsed
-    Python integers one by one. ``text`` must already be valid JSON (orjson parsed it): this only reads it.
+    ``text`` must be valid JSON (orjson parsed it) of whole numbers and arrays only (``_is_whole_numbers``):
+    this only reads it, from the bytes in a few vectorised passes, several times faster than numpy converting
+    the parsed Python integers one by one.
     """
-    if text.translate(None, _INTEGER_JSON):
-        return None
     raw = np.frombuffer(text + b"  ", dtype=np.uint8)  # two spare bytes: a number's third digit is an index
     digit = (raw >= _ZERO) & (raw <= _NINE)
     if digit[0]:
@@ -99,12 +98,13 @@ def _batch_grey_levels(instances: list[Any], text: bytes) -> np.ndarray | None:
     Only numbers and arrays in ``text``, one array per image plus the one around them, and each image an
     array of 784 values: then every value is a number.
     """
-    if text.count(b"[") != len(instances) + 1 or not _is_numeric(text):
+    whole = _is_whole_numbers(text)
+    if text.count(b"[") != len(instances) + 1 or not (whole or _is_numeric(text)):
         return None
     if not all(type(image) is list and len(image) == PIXELS for image in instances):
         return None
     count = len(instances) * PIXELS
-    values = _small_integers(text, count)
+    values = _small_integers(text, count) if whole else None
     if values is None:
         values = np.fromiter(itertools.chain.from_iterable(instances), dtype=np.float64, count=count)
     if values.min() < 0 or values.max() > 255:
@@ -115,6 +115,11 @@ def _batch_grey_levels(instances: list[Any], text: bytes) -> np.ndarray | None:
 def _is_numeric(text: bytes) -> bool:
     """Only numbers and arrays: no strings, booleans or nulls (which numpy would turn into numbers)."""
     return not text.translate(None, _NUMERIC_JSON)
+
+
+def _is_whole_numbers(text: bytes) -> bool:
+    """Only whole non-negative numbers and arrays: a narrower ``_is_numeric``."""
+    return not text.translate(None, _INTEGER_JSON)
 
 
 def _unexpected_fields(names: set[str]) -> InvalidInput:
@@ -172,8 +177,9 @@ def single_image(body: bytes) -> np.ndarray:
     if arrays > PIXELS + 1 + _STRUCTURE_SLACK:
         raise InvalidInput(f"body: expected an array of {PIXELS} numbers; the body has {arrays} arrays")
     payload = parse_json(body)
-    if isinstance(payload, list) and _is_numeric(body):
-        fast = _grey_levels(payload, (PIXELS,), integers=not body.translate(None, _INTEGER_JSON))
+    if isinstance(payload, list):
+        whole = _is_whole_numbers(body)
+        fast = _grey_levels(payload, (PIXELS,), integers=whole) if whole or _is_numeric(body) else None
         if fast is not None:
             return fast[None, :]
     if isinstance(payload, dict):
