@@ -16,7 +16,7 @@ import pytest
 
 from kubernetes import client
 from tests.support.github_server import FakeGitHub, fake_github
-from tests.support.kind import KindCluster, kind_cluster
+from tests.support.kind import KindCluster, kind_cluster, postgres_ready
 from tests.support.paths import REPO
 
 OVERLAY = REPO / "kubernetes" / "overlays" / "kind"
@@ -75,7 +75,7 @@ def system(cluster, hub) -> Iterator[KindCluster]:
     cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps({"data": settings}))
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     _wait_for_rollouts(cluster)
-    cluster.kubectl("rollout", "status", "statefulset/digits-postgres", "--timeout=300s", timeout_s=330)
+    postgres_ready(cluster)
     yield cluster
     cluster.kubectl("delete", "secret", "digits-github-token", "--ignore-not-found")
     cluster.kubectl("apply", "-k", str(OVERLAY))

@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from tests.support.feedback import answer
-from tests.support.kind import NODE_PORT_URL, KindCluster
+from tests.support.kind import NODE_PORT_URL, POSTGRES_POD, KindCluster, postgres_ready
 from tests.support.paths import ARTIFACTS
 from tests.support.predict_load import PredictLoad
 from tests.support.servers import wait_until
 
-POSTGRES_POD = "digits-postgres-0"
 STORE_TIMEOUT_S = 180
 # The frontend lets one client send 2 answers a second (burst 10): the tests stay under it.
 ANSWER_INTERVAL_S = 0.6
@@ -52,18 +51,13 @@ def _post_until_saved(body: dict[str, Any], timeout_s: float = STORE_TIMEOUT_S) 
         time.sleep(1)
 
 
-def _postgres_ready(cluster: KindCluster) -> None:
-    cluster.kubectl("rollout", "status", "statefulset/digits-postgres", "--timeout=300s", timeout_s=330)
-    cluster.kubectl("wait", "--for=condition=Ready", f"pod/{POSTGRES_POD}", "--timeout=300s", timeout_s=330)
-
-
 @pytest.fixture
 def store(system: KindCluster) -> Iterator[KindCluster]:
     """The system with its store up; up again afterwards, whatever the test did to it."""
-    _postgres_ready(system)
+    postgres_ready(system)
     yield system
     system.kubectl("scale", "statefulset/digits-postgres", "--replicas=1")
-    _postgres_ready(system)
+    postgres_ready(system)
 
 
 def _answers(model_version: str, count: int, client: str) -> list[dict[str, Any]]:
@@ -109,7 +103,7 @@ def test_feedback_through_the_nodeport_lands_in_postgresql_and_survives_its_pod(
         "a new PostgreSQL pod",
         1,
     )
-    _postgres_ready(store)
+    postgres_ready(store)
     back_s = time.monotonic() - deleted
     assert _saved(store, submissions) == len(answers), "an acknowledged answer was lost with the pod"
     after = _answers(_serving_version(), 1, "browser-e2e-kept-00002")[0]
@@ -149,7 +143,7 @@ def test_with_postgresql_scaled_to_zero_predictions_carry_on_and_feedback_says_5
         time.sleep(10)  # predictions keep flowing through a stretch of outage, not only its first moment
 
         store.kubectl("scale", "statefulset/digits-postgres", "--replicas=1")
-        _postgres_ready(store)
+        postgres_ready(store)
         saved = _post_until_saved(_answers(version, 1, "browser-e2e-outage-0002")[0])
         recovered_s = time.monotonic() - started
         assert saved.status_code == 201, saved.text

@@ -14,6 +14,7 @@ from tests.support.paths import CACHE
 
 NODE_PORT_URL = "http://127.0.0.1:30001"
 NAMESPACE = "digits"
+POSTGRES_POD = "digits-postgres-0"
 
 
 def _run(*command: str, stdin: str | None = None, timeout_s: float = 120) -> str:
@@ -62,3 +63,9 @@ def kind_cluster(workdir: Path) -> KindCluster:
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(_run(kind, "get", "kubeconfig", "--name", name))
     return KindCluster(name, kubeconfig)
+
+
+def postgres_ready(cluster: KindCluster) -> None:
+    """Wait until the store's StatefulSet has rolled out and its pod is ready."""
+    cluster.kubectl("rollout", "status", "statefulset/digits-postgres", "--timeout=300s", timeout_s=330)
+    cluster.kubectl("wait", "--for=condition=Ready", f"pod/{POSTGRES_POD}", "--timeout=300s", timeout_s=330)
