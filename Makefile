@@ -36,17 +36,33 @@ system-deps: ## Install the Debian packages the tests drive (nginx, chromium, wr
 	automation/install-system-deps.sh
 
 LOCAL_MODELS := $(CURDIR)/build/models
+STORE_URL ?= sqlite:///$(CURDIR)/build/feedback.sqlite3
+ifndef RETRAIN_VERSION
+RETRAIN_VERSION := retrain-$(shell date -u +%Y%m%dT%H%M%SZ)
+endif
+RETRAIN_ARGS ?= --max-minutes 10
+RETRAIN_DIR ?= $(CURDIR)/build/retrain
 
 run: $(RUN_STAMP) ## Serve the app (API + drawing page) at http://127.0.0.1:8000
 	$(PY) -m digits_bundle.fetch --models $(LOCAL_MODELS) --url "" --fallback $(CURDIR)/api/models/default
 	DIGITS_API_STATIC_DIR=$(CURDIR)/frontend/static DIGITS_API_HOST=$(HOST) DIGITS_API_PORT=$(PORT) \
 	  DIGITS_API_MODEL_PATH=$(LOCAL_MODELS)/current DIGITS_API_WATCH=true \
-	  DIGITS_STORE_URL=sqlite:///$(CURDIR)/build/feedback.sqlite3 $(PY) -m digits_api
+	  DIGITS_STORE_URL=$(STORE_URL) $(PY) -m digits_api
 
 sync: $(DEV_STAMP) ## Beside `make run`: install new model releases of DIGITS_SYNCER_SOURCE_REPO into it
 	DIGITS_SYNCER_MODE=local DIGITS_SYNCER_LOCAL_MODELS_DIR=$(LOCAL_MODELS) \
 	  DIGITS_SYNCER_STATE_FILE=$(CURDIR)/build/syncer-state.json \
 	  DIGITS_SYNCER_SERVING_API_URL=http://$(HOST):$(PORT) DIGITS_SYNCER_HEALTH_PORT=0 $(PY) -m digits_syncer run
+
+retrain: $(DEV_STAMP) ## Beside `make run`: fine-tune its model on the drawings in its store, then gate and install it
+	rm -rf $(RETRAIN_DIR)/bundles/$(RETRAIN_VERSION) $(RETRAIN_DIR)/releases/.$(RETRAIN_VERSION)
+	$(PY) -m digits_training train --from $(LOCAL_MODELS)/current --store-url $(STORE_URL) \
+	  --version $(RETRAIN_VERSION) --out $(RETRAIN_DIR)/bundles/$(RETRAIN_VERSION) \
+	  --zip-dir $(RETRAIN_DIR)/releases/.$(RETRAIN_VERSION) --no-saved-model $(RETRAIN_ARGS)
+	mv $(RETRAIN_DIR)/releases/.$(RETRAIN_VERSION) $(RETRAIN_DIR)/releases/$(RETRAIN_VERSION)
+	DIGITS_SYNCER_MODE=local DIGITS_SYNCER_SOURCE_DIR=$(RETRAIN_DIR)/releases DIGITS_SYNCER_LOCAL_MODELS_DIR=$(LOCAL_MODELS) \
+	  DIGITS_SYNCER_STATE_FILE=$(RETRAIN_DIR)/syncer-state.json DIGITS_SYNCER_DRAWINGS_STORE_URL=$(STORE_URL) \
+	  DIGITS_SYNCER_SERVING_API_URL=http://$(HOST):$(PORT) DIGITS_SYNCER_HEALTH_PORT=0 $(PY) -m digits_syncer once
 
 ACTIONLINT := $(DIGITS_CACHE)/bin/actionlint-v1.7.7
 
@@ -118,4 +134,4 @@ fmt: $(DEV_STAMP) ## Format the code
 clean: ## Remove the virtualenv and build outputs (caches outside the repo stay)
 	rm -rf $(VENV) artifacts build .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help system-deps control-plane-binaries run sync lint docs test kind-up kind-load deploy kind-down e2e model bench fmt clean
+.PHONY: help system-deps control-plane-binaries run sync retrain lint docs test kind-up kind-load deploy kind-down e2e model bench fmt clean

@@ -85,6 +85,32 @@ class Metrics(BaseModel):
     dataset: str = Field(default="", description="What the test set was, e.g. 'mnist-test'.")
 
 
+class StoreSnapshot(BaseModel):
+    """Which collected drawings a model saw: the feedback records read from the store."""
+
+    records: int = Field(ge=0, description="Feedback records read from the store.")
+    used: int = Field(ge=0, description="Of those, the drawings usable for these labels (whole image, known label).")
+    newest: datetime | None = Field(default=None, description="When the newest record read was saved.")
+    digest: str = Field(description="sha256 hex of the ids of the drawings used, in order: the snapshot's identity.")
+
+
+class DataProvenance(BaseModel):
+    """How many examples of each kind the model was trained on (validation included)."""
+
+    base: int = Field(default=0, ge=0, description="Training digits of ``training.dataset`` (MNIST's, unless folders).")
+    pad_renderings: int = Field(
+        default=0, ge=0, description="Of those, how many were also redrawn as the page's drawing pad draws."
+    )
+    collected: int = Field(default=0, ge=0, description="Drawings labelled by people through the page.")
+    collected_held_out: int = Field(
+        default=0, ge=0, description="Collected drawings held out (never trained on) by a stable hash of their id."
+    )
+    max_per_client: int | None = Field(
+        default=None, description="Most collected drawings taken from any one browser (the poisoning bound)."
+    )
+    store: StoreSnapshot | None = None
+
+
 class Training(BaseModel):
     """Where the model came from."""
 
@@ -95,6 +121,16 @@ class Training(BaseModel):
     code_revision: str = ""
     duration_s: float | None = None
     source: str = Field(default="", description="For converted foreign releases: what was converted.")
+    data: DataProvenance | None = Field(default=None, description="The training data by kind (newer bundles).")
+    fine_tuned_from: str | None = Field(default=None, description="The bundle version training started from.")
+
+
+class Evaluation(BaseModel):
+    """Accuracy on an evaluation set other than the test set of ``metrics``."""
+
+    accuracy: float = Field(ge=0, le=1)
+    n: int = Field(ge=0)
+    dataset: str = Field(description="What the set was and how it was made.")
 
 
 class FeatureReference(BaseModel):
@@ -134,6 +170,12 @@ class Manifest(BaseModel):
     files: dict[str, str] = Field(description="Relative path -> sha256 hex of every file but the manifest.")
     metrics: Metrics
     training: Training
+    evaluations: dict[str, Evaluation] | None = Field(
+        default=None,
+        max_length=16,
+        description="Accuracy on sets other than MNIST's test set: 'drawn' (font digits drawn as the page would"
+        " receive them) and 'collected_held_out' (people's labelled drawings never trained on).",
+    )
     drift_reference: DriftReference | None = Field(
         default=None,
         description="Distributions of the drift features on the training data (bundles packaged before it: none;"

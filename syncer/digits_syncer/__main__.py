@@ -39,7 +39,9 @@ from digits_syncer.settings import (
 from digits_syncer.state import clip
 
 if TYPE_CHECKING:
-    from digits_syncer.gate import ServingLabels
+    import numpy as np
+
+    from digits_syncer.gate import HeldOutDrawings, ServingLabels
 
 MAX_LOG_MESSAGE = 2000
 MAX_LOG_TRACEBACK = 8000
@@ -79,6 +81,11 @@ def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None 
         token = settings.source.token()
     except TokenFileError as error:
         raise SystemExit(f"error: {error}") from None
+    if settings.rollout.mode == "local" and settings.source.source_dir is not None:
+        from digits_syncer.folder_source import FolderReleaseSource
+
+        folder = FolderReleaseSource(settings.source.source_dir, settings.source.max_download_bytes)
+        return _local_mode(settings, folder, dry_run)
     source = _release_source(settings.source, token, settings.operation.max_retry_wait_s, stop)
     if settings.rollout.mode == "local":
         return _local_mode(settings, source, dry_run)
@@ -116,10 +123,32 @@ def _gate(group: ReleaseGateSettings, timeout_s: float, serving_labels: ServingL
         max_regression=group.max_regression,
         holdout_size=group.holdout_size,
         allow_narrower_labels=group.allow_narrower_labels,
+        min_drawings=group.min_drawings,
+        max_drawing_regression=group.max_drawing_regression,
     )
     api_url = group.serving_api_url
     labels = serving_labels or api_labels(api_url, timeout_s)
-    return Gate(rules, functools.cache(load_mnist), serving_score(api_url, timeout_s), labels)
+    drawings = _held_out_drawings(group.drawings_store_url) if group.drawings_store_url else None
+    return Gate(rules, functools.cache(load_mnist), serving_score(api_url, timeout_s), labels, drawings)
+
+
+def _held_out_drawings(store_url: str) -> HeldOutDrawings:
+    """The held-out drawings of the feedback store at ``store_url``, read afresh for each release."""
+    import numpy as np
+
+    from digits_store.engine import create_store_engine
+    from digits_store.settings import StoreSettings
+    from digits_training.collected import read_collected
+
+    engine = create_store_engine(StoreSettings(url=store_url))
+
+    def held_out(labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        found = read_collected(engine, labels)
+        kept = found.take(found.held_out())
+        lookup = {label: index for index, label in enumerate(labels)}
+        return kept.images, np.array([lookup[int(label)] for label in kept.labels], dtype=np.int64)
+
+    return held_out
 
 
 def _local_mode(settings: SyncerSettings, source: Source, dry_run: bool) -> Wiring:

@@ -1,7 +1,8 @@
 """The gate a release passes before anything else sees it: safe unpacking, bundle validation
 (or conversion of a foreign release), the manifest's version against the release tag, the
 labels against the serving model's, evaluation on MNIST test digits of the model's labels,
-and comparison with the serving model on the same digits."""
+and comparison with the serving model on the same digits and, where a store is given, on the
+drawings people labelled that training never saw."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from digits_bundle.bundle import BundleError, ModelBundle, unpack_bundle_zip, ve
 from digits_bundle.evaluation import predict_indices
 from digits_bundle.manifest import MANIFEST_FILE
 from digits_bundle.mnist import DataError, Dataset
-from digits_bundle.runtime import load_model
-from digits_syncer.judge import Verdict, judge, judge_labels
+from digits_bundle.runtime import DigitModel, load_model
+from digits_syncer.judge import Verdict, judge, judge_drawings, judge_labels
 from digits_syncer.ports import Accepted, Rejected
+from digits_syncer.state import clip
 
 log = logging.getLogger("digits_syncer.gate")
 
@@ -28,6 +30,8 @@ log = logging.getLogger("digits_syncer.gate")
 ServingScore = Callable[[list[int], np.ndarray, np.ndarray], float | None]
 # () -> the labels of the model serving now (None: unknown).
 ServingLabels = Callable[[], list[int] | None]
+# (labels) -> the held-out collected drawings of those labels: images uint8 (n, 28, 28), targets as label indices.
+HeldOutDrawings = Callable[[list[int]], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class GateSettings:
     max_regression: float
     holdout_size: int
     allow_narrower_labels: bool = False
+    min_drawings: int = 50
+    max_drawing_regression: float = 0.02
 
 
 def holdout(mnist: Dataset, labels: list[int], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,11 +60,13 @@ class Gate:
         mnist: Callable[[], Dataset],
         serving_score: ServingScore,
         serving_labels: ServingLabels = lambda: None,
+        held_out_drawings: HeldOutDrawings | None = None,
     ) -> None:
         self._settings = settings
         self._mnist = mnist
         self._serving_score = serving_score
         self._serving_labels = serving_labels
+        self._held_out_drawings = held_out_drawings
 
     def check(self, archive: Path, tag: str, workdir: Path) -> Accepted:
         try:
@@ -77,9 +85,12 @@ class Gate:
         verdict = judge(accuracy, serving, self._settings.min_accuracy, self._settings.max_regression)
         if not verdict.accepted:
             raise Rejected(verdict.reason)
+        drawings_verdict = self._drawings(model, bundle.manifest.labels)
+        if not drawings_verdict.accepted:
+            raise Rejected(drawings_verdict.reason)
         packed = zip_bundle(bundle.root, workdir / f"{bundle.manifest.name}-{tag}.zip")
         digest = hashlib.sha256(packed.read_bytes()).hexdigest()
-        reason = f"{verdict.reason}; {labels_verdict.reason}"
+        reason = f"{verdict.reason}; {labels_verdict.reason}; {drawings_verdict.reason}"
         return Accepted(
             packed,
             digest,
@@ -90,6 +101,24 @@ class Gate:
             serving_accuracy=serving,
             bundle_bytes=packed.stat().st_size,
             model_bytes=bundle.model_path.stat().st_size,
+        )
+
+    def _drawings(self, model: DigitModel, labels: list[int]) -> Verdict:
+        """The candidate against the serving model on the held-out drawings (not compared when the store
+        cannot be read now: that says nothing about this release)."""
+        if self._held_out_drawings is None:
+            return Verdict(True, "held-out drawings not compared: no store")
+        try:
+            x, y = self._held_out_drawings(labels)
+        except Exception as error:  # the store is down or unreadable: log it, decide on the rest
+            log.warning("could not read the held-out drawings: %s: %s", type(error).__name__, clip(str(error), 300))
+            return Verdict(True, "held-out drawings not compared: the store could not be read")
+        if len(y) == 0:
+            return judge_drawings(0.0, None, 0, self._settings.min_drawings, self._settings.max_drawing_regression)
+        accuracy = float(np.mean(predict_indices(model, x) == y))
+        serving = self._serving_score(labels, x, y) if len(y) >= self._settings.min_drawings else None
+        return judge_drawings(
+            accuracy, serving, len(y), self._settings.min_drawings, self._settings.max_drawing_regression
         )
 
     def _labels(self, labels: list[int]) -> Verdict:

@@ -24,6 +24,23 @@ def judge(accuracy: float, serving_accuracy: float | None, min_accuracy: float, 
     return Verdict(True, f"holdout accuracy {accuracy:.4f}")
 
 
+def judge_drawings(
+    accuracy: float, serving_accuracy: float | None, count: int, min_count: int, max_regression: float
+) -> Verdict:
+    """The decision on the collected drawings held out of training: compared only when there are at least
+    ``min_count`` of them and the serving model's accuracy on the same drawings is known."""
+    if count < min_count or serving_accuracy is None:
+        why = f"only {count} held-out drawings (fewer than {min_count})" if count < min_count else "no serving score"
+        return Verdict(True, f"held-out drawings not compared: {why}")
+    if serving_accuracy - accuracy > max_regression:
+        return Verdict(
+            False,
+            f"accuracy {accuracy:.4f} on {count} held-out drawings people labelled is worse than the serving"
+            f" model's {serving_accuracy:.4f} by more than {max_regression:.4f}",
+        )
+    return Verdict(True, f"accuracy {accuracy:.4f} on {count} held-out drawings (serving {serving_accuracy:.4f})")
+
+
 def judge_labels(candidate: list[int], serving: list[int] | None, allow_narrower: bool) -> Verdict:
     """Whether a model with ``candidate`` labels may replace one answering ``serving`` (None: unknown).
 

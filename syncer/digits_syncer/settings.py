@@ -46,6 +46,11 @@ class GitHubSourceSettings(_Group):
         default="https://api.github.com",
         description="GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).",
     )
+    source_dir: Path | None = Field(
+        default=None,
+        description="Local mode: read releases from this folder (<tag>/<asset>.zip, as `make retrain` writes them)"
+        " instead of GitHub.",
+    )
     github_token_file: Path | None = Field(
         default=None,
         description="File holding a GitHub token (a mounted Secret); unset or missing: anonymous, 60 requests/hour;"
@@ -112,6 +117,20 @@ class ReleaseGateSettings(_Group):
     serving_api_url: str | None = Field(
         default="http://digits-api:8000",
         description="The api, to score the serving model on the same holdout (unset: no comparison).",
+    )
+    drawings_store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the feedback store: also compare with the serving model on the drawings people"
+        " labelled that training holds out (unset: not compared; `make retrain` sets the local SQLite store).",
+    )
+    min_drawings: int = Field(
+        default=50, ge=1, description="Compare on held-out drawings only when there are at least this many."
+    )
+    max_drawing_regression: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Reject a model worse than the serving one on the held-out drawings by more than this.",
     )
 
     @field_validator("foreign_scale", mode="before")
@@ -237,6 +256,8 @@ class SyncerSettings(BaseModel):
                 f"kubernetes mode commits every accepted bundle to a deployment repository: set"
                 f" {ENV_PREFIX}DEPLOY_REPO (owner/name)"
             )
+        if self.rollout.mode == "kubernetes" and self.source.source_dir is not None:
+            raise ValueError(f"{ENV_PREFIX}SOURCE_DIR is for local mode only; kubernetes mode reads GitHub")
         return self
 
     def liveness_age_s(self) -> float:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.support.bundles import copy_bundle
+from tests.support.paths import BAKED_IN_VERSION
 from tests.support.servers import api_server
 from tests.support.shifted_digits import tiny_thick
 
@@ -41,7 +42,7 @@ def test_mnist_digits_are_stable_and_small_thick_digits_drift(api_server_with_dr
 
     send(url, mnist.x_test[:500])
     report = httpx.get(f"{url}/drift").json()
-    assert report["window"] == 500 and report["model_version"] == "v1.0.0"
+    assert report["window"] == 500 and report["model_version"] == BAKED_IN_VERSION
     statuses = {name: feature["status"] for name, feature in report["features"].items()}
     assert set(statuses.values()) == {"stable"}, report["features"]
     box = report["features"]["box_height"]

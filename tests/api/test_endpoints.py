@@ -8,6 +8,7 @@ import pytest
 
 from digits_bundle.bundle import verify_directory
 from tests.support.bundles import copy_bundle
+from tests.support.paths import BAKED_IN_VERSION
 from tests.support.servers import api_server
 
 
@@ -25,7 +26,7 @@ def test_predict_accepts_the_original_bare_array(api, digits):
     assert 0.5 < body["probability"] <= 1
     assert set(body["probabilities"]) == {str(d) for d in range(10)}
     assert sum(body["probabilities"].values()) == pytest.approx(1, abs=1e-4)
-    assert body["model_version"] == response.headers["x-model-version"] == "v1.0.0"
+    assert body["model_version"] == response.headers["x-model-version"] == BAKED_IN_VERSION
 
 
 def test_predict_accepts_pixels_object(api, digits):
@@ -40,7 +41,7 @@ def test_batch_predicts_in_order(api, digits):
     assert response.status_code == 200
     body = response.json()
     assert [p["prediction"] for p in body["predictions"]] == list(range(10))
-    assert body["model_version"] == "v1.0.0"
+    assert body["model_version"] == BAKED_IN_VERSION
 
 
 def test_model_describes_the_served_bundle(api, baked_in_bundle):
@@ -55,7 +56,7 @@ def test_model_describes_the_served_bundle(api, baked_in_bundle):
 
 def test_health_readiness_and_docs(api):
     assert httpx.get(f"{api.url}/healthz").json() == {"status": "ok", "model_version": None}
-    assert httpx.get(f"{api.url}/readyz").json() == {"status": "ready", "model_version": "v1.0.0"}
+    assert httpx.get(f"{api.url}/readyz").json() == {"status": "ready", "model_version": BAKED_IN_VERSION}
     spec = httpx.get(f"{api.url}/openapi.json").json()
     assert {"/predict", "/predict/batch", "/model", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
     assert httpx.get(f"{api.url}/docs").status_code == 200
@@ -65,8 +66,8 @@ def test_metrics_count_requests_predictions_and_version(api, digits):
     httpx.post(f"{api.url}/predict", json=digits[3])
     httpx.post(f"{api.url}/predict", json=[1, 2])
     text = httpx.get(f"{api.url}/metrics").text
-    assert 'digits_model_info{model_version="v1.0.0"} 1.0' in text
-    assert 'digits_predictions_total{label="3",model_version="v1.0.0"}' in text
+    assert f'digits_model_info{{model_version="{BAKED_IN_VERSION}"}} 1.0' in text
+    assert f'digits_predictions_total{{label="3",model_version="{BAKED_IN_VERSION}"}}' in text
     assert 'digits_http_requests_total{method="POST",route="/predict",status="422"}' in text
     assert 'digits_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/predict"}' in text
 

@@ -14,6 +14,7 @@ import pytest
 from digits_api.errors import InvalidInput
 from digits_api.feedback_body import MAX_POINTS, parse_feedback
 from tests.support.feedback import answer
+from tests.support.paths import BAKED_IN_VERSION
 from tests.support.servers import api_server, wait_for_store
 
 
@@ -41,11 +42,11 @@ def test_an_answer_is_saved_once_counted_and_summarised(api_with_store):
     assert retry.json() == {"id": first.json()["id"], "created": False}
     after = stats(api_with_store)
     assert after["total"] == before + 1
-    (version,) = [v for v in after["versions"] if v["model_version"] == "v1.0.0"]
+    (version,) = [v for v in after["versions"] if v["model_version"] == BAKED_IN_VERSION]
     assert version["count"] >= 1 and 0 <= version["ci95"][0] <= version["accuracy"] <= version["ci95"][1] <= 1
     assert after["confusion"][after["labels"].index(8)][after["labels"].index(3)] >= 1
     metrics = httpx.get(f"{url}/metrics").text
-    assert 'digits_feedback_total{model_version="v1.0.0",outcome="wrong"}' in metrics
+    assert f'digits_feedback_total{{model_version="{BAKED_IN_VERSION}",outcome="wrong"}}' in metrics
 
 
 def test_the_same_submission_id_with_other_content_is_a_conflict(api_with_store):

@@ -10,6 +10,7 @@ import httpx
 from digits_store.engine import create_store_engine
 from digits_store.samples import SampleStore
 from digits_store.settings import StoreSettings
+from tests.support.paths import BAKED_IN_VERSION
 from tests.support.servers import api_server, wait_for_store, wait_until
 
 
@@ -34,7 +35,7 @@ def test_sampled_inputs_are_stored_with_their_features(tmp_path, baked_in_bundle
     assert len(rows) == 20
     first = min(rows, key=lambda row: row["id"])
     assert bytes(first["image"]) == bytes(mnist.x_test[0].reshape(-1))
-    assert first["model_version"] == "v1.0.0"
+    assert first["model_version"] == BAKED_IN_VERSION
     assert first["features"]["predicted_label"] == 7.0 and first["features"]["box_height"] > 10
 
 

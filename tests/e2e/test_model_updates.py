@@ -22,7 +22,7 @@ from kubernetes import client
 from tests.support.bundles import publish_bundle
 from tests.support.github_server import Fault
 from tests.support.kind import NAMESPACE, NODE_PORT_URL
-from tests.support.paths import ARTIFACTS
+from tests.support.paths import ARTIFACTS, BAKED_IN_VERSION
 from tests.support.predict_load import PredictLoad
 from tests.support.servers import wait_until
 
@@ -111,7 +111,7 @@ def test_a_published_release_reaches_every_api_pod_with_no_failed_request(
             f"{load.sent} /predict requests during the rollout, {len(load.failures)} failed ({load.versions})"
         )
     assert load.failures == []
-    assert set(load.versions) == {"v1.0.0", "v1.1.0"}
+    assert set(load.versions) == {BAKED_IN_VERSION, "v1.1.0"}
     assert httpx.get(f"{NODE_PORT_URL}/model", timeout=10).json()["version"] == "v1.1.0"
     pin = hub.file_at("main", PIN_PATH)
     assert pin is not None and b"v1.1.0" in pin  # the deployment repository records what runs

@@ -11,7 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import CANVAS, draw, open_page, wait_for_answer
-from tests.support.paths import ARTIFACTS
+from tests.support.paths import ARTIFACTS, BAKED_IN_VERSION
 from tests.support.strokes import place, trace_strokes
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ SQUEEZE_ORIGINAL_WAY = """async () => {
 
 
 def test_page_shows_model_labels_and_version(frontend, page):
-    open_page(page, frontend.url, "v1.0.0")
+    open_page(page, frontend.url, BAKED_IN_VERSION)
     expect(page.locator('[data-testid="bars"] li')).to_have_count(10)
     expect(page.get_by_test_id("prediction")).to_have_text("–")
 
@@ -43,7 +43,7 @@ def test_page_shows_model_labels_and_version(frontend, page):
 def test_drawn_mnist_digits_are_recognised(frontend, page, mnist, capsys):
     rng = np.random.default_rng(2026)
     picks = rng.choice(len(mnist.x_test), size=N_DRAWINGS, replace=False)
-    open_page(page, frontend.url, "v1.0.0")
+    open_page(page, frontend.url, BAKED_IN_VERSION)
     correct = squeezed_correct = 0
     mistakes = []
     shots = ARTIFACTS / "screenshots"
@@ -106,7 +106,7 @@ def _painted_shares(page) -> list[tuple[str, float, float]]:
 
 def test_probability_bars_are_filled_in_proportion(frontend, page, mnist):
     """What a person sees: each bar painted as far along its track as its probability, not only the text."""
-    open_page(page, frontend.url, "v1.0.0")
+    open_page(page, frontend.url, BAKED_IN_VERSION)
     draw(page, place(trace_strokes(mnist.x_test[AMBIGUOUS_DIGIT]), 180, 50, 50))
     wait_for_answer(page)
     shares = _painted_shares(page)
@@ -121,7 +121,7 @@ def test_probability_bars_are_filled_in_proportion(frontend, page, mnist):
 
 
 def test_clear_undo_and_keyboard(frontend, page, mnist):
-    open_page(page, frontend.url, "v1.0.0")
+    open_page(page, frontend.url, BAKED_IN_VERSION)
     strokes = place(trace_strokes(mnist.x_test[0]), 180, 50, 50)
     draw(page, strokes)
     wait_for_answer(page)

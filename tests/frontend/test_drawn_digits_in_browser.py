@@ -12,6 +12,7 @@ import pytest
 
 from digits_training.drawn_eval import FONT_NAMES, drawn_digits
 from tests.support.browser import draw, open_page, wait_for_answer
+from tests.support.paths import BAKED_IN_VERSION
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +65,7 @@ def test_the_page_sends_what_page_preprocessing_computes(frontend, page, capsys)
             else None
         ),
     )
-    open_page(page, frontend.url, "v1.0.0")
+    open_page(page, frontend.url, BAKED_IN_VERSION)
     drawings = drawn_digits(INDICES, SEED)
     assert {d.font for d in drawings} == set(FONT_NAMES)
     assert {d.label for d in drawings} == set(range(10))

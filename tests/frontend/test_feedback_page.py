@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import draw, open_page, wait_for_answer
 from tests.support.nginx import nginx_frontend
-from tests.support.paths import ARTIFACTS
+from tests.support.paths import ARTIFACTS, BAKED_IN_VERSION
 from tests.support.servers import api_server, free_port, wait_for_store
 from tests.support.strokes import place, trace_strokes
 
@@ -60,7 +60,7 @@ def draw_digit(page, mnist, index: int = 0) -> int:
 
 
 def test_a_correction_by_mouse_is_saved_and_shown_as_saved(frontend, api, store_ready, page, mnist):
-    open_page(page, frontend.url, "v1.0.0")
+    open_page(page, frontend.url, BAKED_IN_VERSION)
     expect(page.get_by_test_id("feedback")).to_be_hidden()
     predicted = draw_digit(page, mnist)
     assert predicted == 7
@@ -84,7 +84,7 @@ def test_a_correction_by_mouse_is_saved_and_shown_as_saved(frontend, api, store_
 
 
 def test_keyboard_only(frontend, api, store_ready, page, mnist):
-    open_page(page, frontend.url, "v1.0.0")
+    open_page(page, frontend.url, BAKED_IN_VERSION)
     draw_digit(page, mnist)
     before_right, before_three = confusion(api.url, 7, 7), confusion(api.url, 3, 7)
     page.get_by_test_id("canvas").focus()
@@ -107,7 +107,7 @@ def test_touch(frontend, api, store_ready, browser, mnist):
     context = browser.new_context(has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        open_page(page, frontend.url, "v1.0.0")
+        open_page(page, frontend.url, BAKED_IN_VERSION)
         draw_digit(page, mnist)
         before = confusion(api.url, 7, 7)
         page.get_by_test_id("feedback-right").tap()
@@ -127,7 +127,7 @@ def test_database_down_says_so_and_a_retry_saves_the_answer_once(tmp_path, brows
             wait_for_store(server.url)
             before = stats(server.url)["total"]
             page = browser.new_page()
-            open_page(page, front.url, "v1.0.0")
+            open_page(page, front.url, BAKED_IN_VERSION)
             draw_digit(page, mnist)
             postgres.stop()
             page.get_by_test_id("feedback-digit-2").click()
@@ -157,7 +157,7 @@ def test_api_down_says_so_and_a_retry_after_it_is_back_saves_once(tmp_path, brow
         front_context = nginx_frontend(tmp_path, first.url.removeprefix("http://"))
         front = front_context.__enter__()
         page = browser.new_page()
-        open_page(page, front.url, "v1.0.0")
+        open_page(page, front.url, BAKED_IN_VERSION)
         draw_digit(page, mnist)
     try:
         page.get_by_test_id("feedback-right").click()

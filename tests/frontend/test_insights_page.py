@@ -12,7 +12,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.feedback import answer
-from tests.support.paths import ARTIFACTS
+from tests.support.paths import ARTIFACTS, BAKED_IN_VERSION
 from tests.support.servers import wait_for_store
 from tests.support.shifted_digits import tiny_thick
 
@@ -41,7 +41,7 @@ def test_insights_show_live_accuracy_confusion_and_drift(frontend, api, browser,
     expect(page.get_by_test_id("accuracy-summary")).to_have_text(
         "9 of 11 answers said the prediction was right (81.8 %)."
     )
-    row = page.locator('[data-testid="versions"] tr[data-version="v1.0.0"]')
+    row = page.locator(f'[data-testid="versions"] tr[data-version="{BAKED_IN_VERSION}"]')
     expect(row.locator("td").nth(1)).to_have_text("11")
     expect(row.locator("td").nth(3)).to_contain_text("81.8 %")
     cell = page.locator('[data-testid="confusion"] td[data-given="1"][data-predicted="7"]')

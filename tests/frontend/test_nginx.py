@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.nginx import UNREACHABLE_API_ROUTES, nginx_frontend
+from tests.support.paths import BAKED_IN_VERSION
 from tests.support.servers import api_server, exchange, free_port, request_head, wait_for_store
 
 PIXELS = [0] * 784
@@ -38,11 +39,11 @@ def test_responses_are_gzipped(frontend):
 def test_predict_and_model_are_proxied(frontend):
     response = httpx.post(f"{frontend.url}/predict", json=PIXELS)
     assert response.status_code == 200
-    assert response.headers["x-model-version"] == "v1.0.0"
+    assert response.headers["x-model-version"] == BAKED_IN_VERSION
     assert set(response.json()) >= {"prediction", "probability", "probabilities", "model_version"}
     assert "content-security-policy" in response.headers
     model = httpx.get(f"{frontend.url}/model")
-    assert model.status_code == 200 and model.json()["version"] == "v1.0.0"
+    assert model.status_code == 200 and model.json()["version"] == BAKED_IN_VERSION
     bad = httpx.post(f"{frontend.url}/predict", json=[1, 2])
     assert bad.status_code == 422 and "expected 784 values" in bad.json()["detail"]
 

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from digits_training.cli import main as training_main
 from tests.support.browser import CANVAS, draw, open_page, wait_for_answer
 from tests.support.nginx import nginx_frontend
-from tests.support.paths import ARTIFACTS, BAKED_IN_BUNDLE
+from tests.support.paths import ARTIFACTS, BAKED_IN_BUNDLE, BAKED_IN_VERSION
 from tests.support.servers import api_server, wait_for_store, wait_until
 from tests.support.strokes import place, trace_strokes
 
@@ -47,7 +47,7 @@ def test_a_session_of_200_answered_drawings(tmp_path, browser, mnist):
     ):
         wait_for_store(api.url)
         page = browser.new_page(viewport={"width": 900, "height": 760})
-        open_page(page, front.url, "v1.0.0")
+        open_page(page, front.url, BAKED_IN_VERSION)
         right = 0
         for index in picks:
             label = int(mnist.y_test[index])

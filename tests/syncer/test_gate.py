@@ -152,3 +152,34 @@ def test_the_original_release_converts_and_passes(tmp_path, mnist):
     with zipfile.ZipFile(accepted.bundle_zip) as zf:
         manifest = zf.read("manifest.json").decode()
     assert '"labels": [\n    2,\n    7,\n    8\n  ]' in manifest
+
+
+def _drawings(mnist, count):
+    """Held-out drawings as the store gives them: MNIST test digits stand in for people's drawings."""
+    return lambda labels: (mnist.x_test[:count], mnist.y_test[:count])
+
+
+def test_held_out_drawings_are_compared_with_the_serving_model(tmp_path, mnist, bundle_zip):
+    def broken(labels):
+        raise ConnectionError("the store is down")
+
+    def mislabelled(labels):  # drawings the candidate reads differently from the people who labelled them
+        return mnist.x_test[:200], (mnist.y_test[:200] + 1) % 10
+
+    for n, (drawings, outcome) in enumerate(
+        [
+            (mislabelled, None),
+            (_drawings(mnist, 200), "held-out drawings (serving 0.5000)"),
+            (_drawings(mnist, 30), "only 30 held-out drawings (fewer than 50)"),
+            (broken, "held-out drawings not compared: the store could not be read"),
+            (None, "held-out drawings not compared: no store"),
+        ]
+    ):
+        work = tmp_path / f"work{n}"
+        work.mkdir()
+        gate = Gate(SETTINGS, lambda: mnist, lambda labels, x, y: 0.5, held_out_drawings=drawings)
+        if outcome is None:
+            with pytest.raises(Rejected, match="held-out drawings people labelled is worse than the serving"):
+                gate.check(bundle_zip, "v2.0.0", work)
+        else:
+            assert outcome in gate.check(bundle_zip, "v2.0.0", work).reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digits_syncer.judge import judge, judge_labels
+from digits_syncer.judge import judge, judge_drawings, judge_labels
 
 
 @pytest.mark.parametrize(
@@ -35,4 +35,19 @@ def test_judge_labels(candidate, serving, allow, accepted, reason):
 )
 def test_judge(accuracy, serving, accepted, reason):
     verdict = judge(accuracy, serving, min_accuracy=0.9, max_regression=0.02)
+    assert verdict.accepted is accepted and reason in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "serving", "count", "accepted", "reason"),
+    [
+        (0.80, 0.95, 49, True, "only 49 held-out drawings (fewer than 50)"),
+        (0.80, None, 200, True, "no serving score"),
+        (0.90, 0.95, 200, False, "accuracy 0.9000 on 200 held-out drawings people labelled is worse than the serving"),
+        (0.94, 0.95, 200, True, "accuracy 0.9400 on 200 held-out drawings (serving 0.9500)"),
+        (0.99, 0.95, 50, True, "accuracy 0.9900 on 50 held-out drawings"),
+    ],
+)
+def test_judge_drawings(accuracy, serving, count, accepted, reason):
+    verdict = judge_drawings(accuracy, serving, count, min_count=50, max_regression=0.02)
     assert verdict.accepted is accepted and reason in verdict.reason

@@ -30,6 +30,7 @@ from tests.support.paths import REPO
 VARIABLES = {
     "DIGITS_SYNCER_SOURCE_REPO": "owner/models",
     "DIGITS_SYNCER_GITHUB_API_URL": "http://github.test/api/v3",
+    "DIGITS_SYNCER_SOURCE_DIR": "/srv/releases",
     "DIGITS_SYNCER_GITHUB_TOKEN_FILE": "/run/token",
     "DIGITS_SYNCER_POLICY": "highest-semver",
     "DIGITS_SYNCER_TAG_PATTERN": "model-v*",
@@ -46,6 +47,9 @@ VARIABLES = {
     "DIGITS_SYNCER_ALLOW_NARROWER_LABELS": "true",
     "DIGITS_SYNCER_HOLDOUT_SIZE": "500",
     "DIGITS_SYNCER_SERVING_API_URL": "http://api.test:8000",
+    "DIGITS_SYNCER_DRAWINGS_STORE_URL": "sqlite:////srv/feedback.sqlite3",
+    "DIGITS_SYNCER_MIN_DRAWINGS": "20",
+    "DIGITS_SYNCER_MAX_DRAWING_REGRESSION": "0.05",
     "DIGITS_SYNCER_DEPLOY_REPO": "owner/deploy",
     "DIGITS_SYNCER_DEPLOY_BRANCH": "release",
     "DIGITS_SYNCER_DEPLOY_BUNDLE_DIR": "bundles",
@@ -125,6 +129,16 @@ def test_kubernetes_mode_needs_a_deployment_repository(environment):
     environment.delenv("DIGITS_SYNCER_DEPLOY_REPO")
     environment.setenv("DIGITS_SYNCER_MODE", "local")
     assert SyncerSettings().record.deploy_repo == ""
+
+
+def test_a_release_folder_is_for_local_mode_only(environment):
+    environment.setenv("DIGITS_SYNCER_DEPLOY_REPO", "owner/deploy")
+    environment.setenv("DIGITS_SYNCER_SOURCE_DIR", "/srv/releases")
+    with pytest.raises(ValidationError) as raised:
+        SyncerSettings()
+    assert "DIGITS_SYNCER_SOURCE_DIR is for local mode only" in settings_error(raised.value)
+    environment.setenv("DIGITS_SYNCER_MODE", "local")
+    assert SyncerSettings().source.source_dir == Path("/srv/releases")
 
 
 @pytest.mark.parametrize(

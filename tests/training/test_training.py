@@ -10,6 +10,11 @@ import pytest
 
 from digits_bundle.bundle import verify_directory
 from digits_bundle.manifest import Training
+from digits_store.engine import create_store_engine
+from digits_store.feedback import FeedbackStore
+from digits_store.migrate import upgrade
+from digits_store.records import FeedbackRecord
+from digits_store.settings import StoreSettings
 from digits_training.package import BundleSpec, assemble_bundle
 from tests.support.digits import write_image_folders
 from tests.support.servers import python_env
@@ -27,7 +32,35 @@ def _train(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_quick_mode_trains_a_useful_ten_digit_bundle(tmp_path):
+def _store_of_drawings(tmp_path, mnist, count: int) -> str:
+    """A SQLite feedback store holding ``count`` labelled drawings (MNIST training digits) from 4 browsers."""
+    url = f"sqlite:///{tmp_path}/feedback.sqlite3"
+    settings = StoreSettings(url=url)
+    engine = create_store_engine(settings)
+    upgrade(engine)
+    store = FeedbackStore(engine, settings)
+    for n in range(count):
+        label = int(mnist.y_train[n])
+        store.add(
+            FeedbackRecord(
+                submission_id=f"00000000-0000-4000-8000-{n:012d}",
+                client_id=f"browser-{n % 4:012d}",
+                model_version="v1.0.0",
+                predicted=label,
+                label=label,
+                probabilities={str(label): 1.0},
+                image=mnist.x_train[n].tobytes(),
+                strokes=[[[1.0, 2.0, 0.0]]],
+                canvas_width=280,
+                canvas_height=280,
+            )
+        )
+    engine.dispose()
+    return url
+
+
+def test_quick_mode_trains_a_useful_ten_digit_bundle_and_records_its_data_and_drawn_accuracy(tmp_path, mnist):
+    store_url = _store_of_drawings(tmp_path, mnist, 200)
     result = _train(
         "--quick",
         "--out",
@@ -38,12 +71,25 @@ def test_quick_mode_trains_a_useful_ten_digit_bundle(tmp_path):
         str(tmp_path / "reports"),
         "--zip-dir",
         str(tmp_path / "zips"),
+        "--store-url",
+        store_url,
+        "--drawn-eval-count",
+        "300",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     bundle = verify_directory(tmp_path / "quick")
     assert bundle.manifest.labels == list(range(10))
     assert bundle.manifest.metrics.test_accuracy >= 0.95
     assert bundle.manifest.version == "v0.0.1-quick"
+    data = bundle.manifest.training.data
+    assert data is not None and data.base == 15_000 and data.pad_renderings == 1000
+    assert data.store is not None and data.store.records == data.store.used == 200
+    assert data.collected + data.collected_held_out == 200 and 20 <= data.collected_held_out <= 60
+    evaluations = bundle.manifest.evaluations or {}
+    assert evaluations["drawn"].n == 300 and evaluations["drawn"].accuracy > 0.6
+    assert evaluations["collected_held_out"].n == data.collected_held_out
+    assert evaluations["collected_held_out"].accuracy > 0.8
+    assert "drawn: " in result.stdout and "collected_held_out: " in result.stdout
     assert (tmp_path / "zips" / "mnist-cnn-v0.0.1-quick.zip").is_file()
     assert (tmp_path / "reports" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
     report = json.loads((tmp_path / "reports" / "metrics.json").read_text())
@@ -58,6 +104,7 @@ def test_training_from_image_folders_of_2_7_8(tmp_path, mnist):
     assert bundle.manifest.labels == [2, 7, 8]
     assert bundle.manifest.metrics.n_test == 150
     assert bundle.manifest.metrics.test_accuracy > 0.8
+    assert (bundle.manifest.evaluations or {})["drawn"].n == 300  # the 2s, 7s and 8s of 1000 drawings
     assert not (tmp_path / "b278" / "saved_model").exists()
 
 

@@ -12,10 +12,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from digits_bundle.bundle import BundleError, opened_bundle
 from digits_bundle.manifest import Training
+
+FINE_TUNE_REPLAY = 15_000
+"""Training digits (each also pad-rendered) that fine-tuning goes over again, so the network keeps MNIST."""
+
+if TYPE_CHECKING:
+    import keras
+
+    from digits_bundle.runtime import DigitModel
+    from digits_training.collected import Collected
+    from digits_training.mixture import Mixture, MixtureConfig
 
 
 def _labels(text: str) -> list[int]:
@@ -38,6 +50,31 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--folders", type=Path, help="train on <DIR>/mnist-<digit>/*.png|jpg instead of MNIST")
     train.add_argument("--quick", action="store_true", help="a small, fast run for tests (about a minute)")
     train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    train.add_argument(
+        "--pad-renderings",
+        type=int,
+        help="also train on this many training digits redrawn as the drawing pad would produce them"
+        " (default: all of them; --quick: 1000; 0: none)",
+    )
+    train.add_argument(
+        "--store-url",
+        help="also train on the labelled drawings in this feedback store (SQLAlchemy URL), a stable share held out",
+    )
+    train.add_argument(
+        "--from",
+        dest="start_from",
+        type=Path,
+        help="fine-tune this bundle (directory or zip, with model.keras) instead of training a new network:"
+        f" fewer epochs at a lower learning rate, on {FINE_TUNE_REPLAY:,} training digits and their renderings"
+        " besides the collected drawings",
+    )
+    train.add_argument("--max-minutes", type=float, help="stop training after this many minutes")
+    train.add_argument(
+        "--drawn-eval-count",
+        type=int,
+        default=1000,
+        help="drawings in the drawn-digit evaluation set recorded in the manifest (0: none)",
+    )
     train.add_argument("--seed", type=int, default=20261125)
     train.add_argument("--no-saved-model", action="store_true", help="leave saved_model/ out of the bundle")
     train.add_argument(
@@ -94,31 +131,31 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     from digits_bundle.mnist import load_mnist
     from digits_training.data import load_image_folders
+    from digits_training.mixture import build_mixture
     from digits_training.package import BundleSpec, assemble_bundle, code_revision, export_keras
-    from digits_training.train import TrainingConfig, calibration_inputs, train
 
     dataset = load_image_folders(args.folders, seed=args.seed) if args.folders else load_mnist()
-    config = TrainingConfig(seed=args.seed, verbose=args.progress)
-    if args.quick:
-        # About 30,000 image passes whatever the data set's size: two epochs of a 15,000-image
-        # sample of MNIST, or many epochs of a few hundred pictures.
-        n_train = min(len(dataset.x_train), 15_000)
-        config = TrainingConfig(
-            seed=args.seed,
-            verbose=args.progress,
-            epochs=max(2, min(60, -(-30_000 // n_train))),
-            max_train_images=15_000,
-            augment=False,
-            patience=10,
-        )
-    if args.epochs:
-        config = TrainingConfig(**{**config.__dict__, "epochs": args.epochs})
+    mixture_config, recipe = _recipe(args, len(dataset.x_train))
+    collected = _collected(args.store_url, dataset.labels) if args.store_url else None
+    mixture = build_mixture(dataset, mixture_config, collected)
+    data = mixture.provenance
     print(
-        f"training on {dataset.name}: {len(dataset.x_train)} train / {len(dataset.x_test)} test images,"
+        f"training on {dataset.name} ({dataset.sha256[:12]}): {data.base} digits, {data.pad_renderings} of them"
+        f" also pad-rendered, {data.collected} collected drawings ({data.collected_held_out} held out);"
+        f" {len(mixture.x_train)} train / {len(mixture.x_val)} validation / {len(dataset.x_test)} test images,"
         f" labels {dataset.labels}",
         flush=True,
     )
-    result = train(dataset, config)
+
+    from digits_training.train import TrainingConfig, calibration_inputs, train
+
+    if args.quick and not args.start_from and not args.epochs:
+        # About 30,000 image passes whatever the data set's size: two epochs of a 15,000-image
+        # sample of MNIST, or many epochs of a few hundred pictures.
+        recipe["epochs"] = max(2, min(60, -(-30_000 // len(mixture.x_train))))
+    config = TrainingConfig(seed=args.seed, verbose=args.progress, **recipe)
+    start_from, base_version = _start_from(args.start_from, dataset.labels) if args.start_from else (None, None)
+    result = train(mixture, len(dataset.labels), config, start_from)
     print(f"trained {result.epochs_run} epochs in {result.duration_s:.0f} s", flush=True)
     spec = BundleSpec(
         name=args.name,
@@ -132,6 +169,8 @@ def _train(args: argparse.Namespace) -> int:
             seed=config.seed,
             code_revision=code_revision(),
             duration_s=round(result.duration_s, 1),
+            data=data,
+            fine_tuned_from=base_version,
         ),
     )
     bundle = assemble_bundle(
@@ -140,16 +179,88 @@ def _train(args: argparse.Namespace) -> int:
             result.model,
             staging,
             include_saved_model=not args.no_saved_model,
-            calibration=calibration_inputs(dataset, config.seed) if args.int8 else None,
+            calibration=calibration_inputs(mixture, config.seed) if args.int8 else None,
         ),
         x_test=dataset.x_test,
         y_test=dataset.y_test,
         test_set="mnist-test" if not args.folders else f"{dataset.name} holdout",
         destination=args.out,
+        check=_drawing_check(args.drawn_eval_count, mixture),
         reference_images=dataset.x_train,
         reference_dataset=f"{dataset.name} train",
     )
     return _finish(bundle, args)
+
+
+def _recipe(args: argparse.Namespace, n_digits: int) -> tuple[MixtureConfig, dict[str, Any]]:
+    """The mixture and the ``TrainingConfig`` fields the arguments ask for.
+
+    A new network: every training digit, each also pad-rendered. Fine-tuning (``--from``): fewer digits
+    (``FINE_TUNE_REPLAY``), a few epochs at a lower learning rate. ``--quick``: a small sample and no
+    augmentation, either way.
+    """
+    from digits_training.mixture import MixtureConfig
+
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise ValueError(f"--max-minutes must be more than 0, got {args.max_minutes}")
+    if args.pad_renderings is not None and args.pad_renderings < 0:
+        raise ValueError(f"--pad-renderings must be 0 or more, got {args.pad_renderings}")
+    digits, renderings = n_digits, n_digits
+    recipe: dict[str, Any] = {}
+    if args.start_from:
+        digits, renderings = FINE_TUNE_REPLAY, FINE_TUNE_REPLAY
+        recipe = {"epochs": 4, "learning_rate": 5e-4, "patience": 2}
+    if args.quick:
+        digits, renderings = (3000, 1000) if args.start_from else (15_000, 1000)
+        recipe = {**recipe, "augment": False, "patience": 10} | ({"epochs": 1} if args.start_from else {})
+    if args.pad_renderings is not None:
+        renderings = args.pad_renderings
+    if args.epochs:
+        recipe["epochs"] = args.epochs
+    if args.max_minutes:
+        recipe["max_duration_s"] = args.max_minutes * 60
+    mixture = MixtureConfig(
+        seed=args.seed, pad_renderings=renderings, max_train_images=digits if digits < n_digits else None
+    )
+    return mixture, recipe
+
+
+def _start_from(path: Path, labels: list[int]) -> tuple[keras.Model, str]:
+    """The Keras network of the bundle at ``path``, and its version."""
+    import keras
+
+    from digits_training.package import KERAS_FILE
+
+    with opened_bundle(path) as bundle:
+        if KERAS_FILE not in bundle.manifest.files:
+            raise ValueError(f"{path}: the bundle has no {KERAS_FILE} to fine-tune; train a new network instead")
+        if bundle.manifest.labels != labels:
+            raise ValueError(f"{path}: the bundle's labels {bundle.manifest.labels} are not the data's {labels}")
+        model = keras.saving.load_model(bundle.root / KERAS_FILE, compile=False, safe_mode=True)
+        return model, bundle.version
+
+
+def _collected(store_url: str, labels: list[int]) -> Collected:
+    from digits_store.engine import create_store_engine
+    from digits_store.settings import StoreSettings
+    from digits_training.collected import read_collected
+
+    return read_collected(create_store_engine(StoreSettings(url=store_url)), labels)
+
+
+def _drawing_check(drawn_count: int, mixture: Mixture) -> Callable[[DigitModel], dict[str, object]]:
+    from digits_training.drawing_evaluations import drawing_evaluations
+    from digits_training.drawn_eval import make_drawn_eval_set
+
+    if drawn_count < 0:
+        raise ValueError(f"--drawn-eval-count must be 0 or more, got {drawn_count}")
+    drawn = make_drawn_eval_set(drawn_count) if drawn_count else None
+
+    def check(model: DigitModel) -> dict[str, object]:
+        found = drawing_evaluations(model, drawn, mixture.held_out)
+        return {"evaluations": found} if found else {}
+
+    return check
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -176,6 +287,8 @@ def _finish(bundle: object, args: argparse.Namespace) -> int:
     assert isinstance(bundle, ModelBundle)
     metrics = bundle.manifest.metrics
     print(f"bundle {bundle.manifest.name} {bundle.version} at {bundle.root}: {metrics_summary(metrics)}")
+    for name, found in (bundle.manifest.evaluations or {}).items():
+        print(f"  {name}: {found.accuracy:.2%} of {found.n} ({found.dataset})")
     if args.reports:
         write_reports(metrics, bundle.manifest.labels, args.reports)
     if args.zip_dir:

@@ -23,6 +23,8 @@ from digits_bundle.manifest import MODEL_FILE, SCHEMA_VERSION, InputSpec, Manife
 from digits_bundle.runtime import DigitModel, load_model
 
 SAVED_MODEL_DIR = "saved_model"
+KERAS_FILE = "model.keras"
+"""The trained network in Keras' own format, without optimizer state: what fine-tuning starts from."""
 
 
 @dataclass(frozen=True)
@@ -128,10 +130,16 @@ def assemble_bundle(
 def export_keras(
     model: object, staging: Path, include_saved_model: bool = True, calibration: np.ndarray | None = None
 ) -> None:
-    """SavedModel export (kept for TensorFlow users when asked) and its TFLite conversion.
+    """The Keras model (to fine-tune from), a SavedModel export (kept for TensorFlow users when asked) and its
+    TFLite conversion.
 
     ``calibration``: model inputs (n, 28, 28, 1) for int8 quantisation, or None for a float model.
     """
+    import keras
+
+    plain = keras.Model.from_config(model.get_config())  # type: ignore[attr-defined]  # no optimizer to save
+    plain.set_weights(model.get_weights())  # type: ignore[attr-defined]
+    plain.save(staging / KERAS_FILE)
     saved = staging / SAVED_MODEL_DIR
     model.export(str(saved), format="tf_saved_model", verbose=False)  # type: ignore[attr-defined]
     (staging / MODEL_FILE).write_bytes(saved_model_to_tflite(saved, calibration))

@@ -200,15 +200,20 @@ def render_strokes(
     return (np.zeros((SIZE, SIZE), np.uint8) if image is None else image), on_pad, brush
 
 
-def image_rngs(seed: int, count: int) -> list[np.random.Generator]:
-    """One generator per image, each independent of how many others are drawn."""
-    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(count)]
+def image_rngs(seed: int, count: int, start: int = 0) -> list[np.random.Generator]:
+    """The generators of images ``start`` .. ``start + count`` of a set made with ``seed``: each image's is the
+    same however the set is split into batches."""
+    children = np.random.SeedSequence(seed).spawn(start + count)[start:]
+    return [np.random.default_rng(child) for child in children]
 
 
-def render_digits(images: np.ndarray, seed: int, style: PadStyle = PadStyle()) -> np.ndarray:
-    """Pad-style renderings (n, 28, 28) uint8 of digit images (n, 28, 28), white on black, one each."""
+def render_digits(images: np.ndarray, seed: int, style: PadStyle = PadStyle(), start: int = 0) -> np.ndarray:
+    """Pad-style renderings (n, 28, 28) uint8 of digit images (n, 28, 28), white on black, one each.
+
+    ``start``: the position of ``images[0]`` in the whole set, so that a set rendered in pieces comes out
+    as if rendered at once."""
     out = np.zeros((len(images), SIZE, SIZE), dtype=np.uint8)
-    for index, (image, rng) in enumerate(zip(images, image_rngs(seed, len(images)), strict=True)):
+    for index, (image, rng) in enumerate(zip(images, image_rngs(seed, len(images), start), strict=True)):
         strokes = as_polylines(trace_strokes(image))
         if strokes:
             out[index] = render_strokes(strokes, style, rng)[0]

@@ -1,4 +1,4 @@
-"""Training a model on a ``Dataset`` (deterministic given the seed)."""
+"""Training a model on a ``Mixture`` (deterministic given the seed)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digits_bundle.mnist import Dataset
+from digits_training.mixture import Mixture
 from digits_training.network import build_augmentation, build_cnn
 
 
@@ -21,12 +21,10 @@ class TrainingConfig:
     learning_rate: float = 3e-3
     patience: int = 4
     """Epochs without validation improvement before stopping."""
-    validation_fraction: float = 0.1
-    """Share of the training set held out for early stopping (the test set is never seen)."""
     augment: bool = True
     seed: int = 20261125
-    max_train_images: int | None = None
-    """Train on a seeded sample of this many images (quick mode)."""
+    max_duration_s: float | None = None
+    """Stop training after this long, mid-epoch if need be (a fine-tuning Job's budget)."""
     verbose: int = 1
     """Keras progress display: 1 a progress bar, 2 one line per epoch, 0 silent."""
 
@@ -43,25 +41,32 @@ def _to_input(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / 255.0)[..., None]
 
 
-def calibration_inputs(dataset: Dataset, seed: int, count: int = 2000) -> np.ndarray:
+def calibration_inputs(mixture: Mixture, seed: int, count: int = 2000) -> np.ndarray:
     """A seeded sample of training images as model inputs, to calibrate int8 quantisation."""
     picks = np.random.default_rng(seed).choice(
-        len(dataset.x_train), size=min(count, len(dataset.x_train)), replace=False
+        len(mixture.x_train), size=min(count, len(mixture.x_train)), replace=False
     )
-    return _to_input(dataset.x_train[np.sort(picks)])
+    return _to_input(mixture.x_train[np.sort(picks)])
 
 
-def train(dataset: Dataset, config: TrainingConfig) -> TrainingResult:
+class _Deadline(keras.callbacks.Callback):
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self._deadline = time.monotonic() + seconds
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        if time.monotonic() > self._deadline:
+            self.model.stop_training = True
+
+
+def train(
+    mixture: Mixture, n_labels: int, config: TrainingConfig, start_from: keras.Model | None = None
+) -> TrainingResult:
+    """Train a new network, or go on training ``start_from`` (fine-tuning: its weights, a fresh optimizer)."""
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    rng = np.random.default_rng(config.seed)
-    order = rng.permutation(len(dataset.x_train))
-    if config.max_train_images is not None:
-        order = order[: config.max_train_images]
-    n_val = max(1, int(len(order) * config.validation_fraction))
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    x_train, y_train = _to_input(dataset.x_train[train_idx]), dataset.y_train[train_idx]
-    x_val, y_val = _to_input(dataset.x_train[val_idx]), dataset.y_train[val_idx]
+    x_train, y_train = _to_input(mixture.x_train), mixture.y_train
+    x_val, y_val = _to_input(mixture.x_val), mixture.y_val
 
     train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
         len(x_train), seed=config.seed, reshuffle_each_iteration=True
@@ -73,7 +78,9 @@ def train(dataset: Dataset, config: TrainingConfig) -> TrainingResult:
     train_ds = train_ds.prefetch(2)
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512)
 
-    model = build_cnn(len(dataset.labels))
+    model = build_cnn(n_labels) if start_from is None else start_from
+    if model.output_shape[-1] != n_labels:
+        raise ValueError(f"the network has {model.output_shape[-1]} outputs, the data {n_labels} labels")
     steps = max(1, int(np.ceil(len(x_train) / config.batch_size)))
     schedule = keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps=steps * config.epochs, alpha=0.01
@@ -83,10 +90,14 @@ def train(dataset: Dataset, config: TrainingConfig) -> TrainingResult:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
+    ]
+    if config.max_duration_s is not None:
+        callbacks.append(_Deadline(config.max_duration_s))
     started = time.monotonic()
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[stop], verbose=config.verbose
+        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose
     )
     return TrainingResult(
         model=model,
