@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/bundle:$(CURDIR)/store:$(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation:$(CURDIR)/syncer
 export DIGITS_CACHE ?= $(HOME)/.cache/digits
-MODEL_VERSION ?= v1.0.0
+MODEL_VERSION ?= v1.4.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -109,9 +109,10 @@ kind-down: ## Delete the kind cluster (images and caches stay)
 e2e: system-deps $(DEV_STAMP) kind-up kind-load deploy ## End-to-end tests in the kind cluster: NodePort page, releases rolled out and back, RBAC
 	$(PY) -m pytest tests/e2e -m e2e
 
-model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/default (about 12 minutes)
+model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/default (about 15 minutes)
 	rm -rf api/models/default
 	$(PY) -m digits_training train --version $(MODEL_VERSION) --out api/models/default \
+	  --pad-renderings 30000 --epochs 20 --patience 20 \
 	  --reports artifacts/model-report --zip-dir artifacts
 
 KSERVE_VENV := $(DIGITS_CACHE)/bench-kserve-venv

@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         " besides the collected drawings",
     )
     train.add_argument("--max-minutes", type=float, help="stop training after this many minutes")
+    train.add_argument("--patience", type=int, help="epochs without a better validation loss before stopping")
     train.add_argument(
         "--drawn-eval-count",
         type=int,
@@ -217,6 +218,8 @@ def _recipe(args: argparse.Namespace, n_digits: int) -> tuple[MixtureConfig, dic
         renderings = args.pad_renderings
     if args.epochs:
         recipe["epochs"] = args.epochs
+    if args.patience:
+        recipe["patience"] = args.patience
     if args.max_minutes:
         recipe["max_duration_s"] = args.max_minutes * 60
     mixture = MixtureConfig(

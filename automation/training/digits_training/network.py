@@ -13,7 +13,8 @@ def build_cnn(n_labels: int) -> keras.Model:
     same accuracy), and the last features are max-pooled to 3x3 before the dense layer, which cuts the
     weights from 1.1 MB to 0.6 MB (float32): weights read again from memory rather than the CPU's cache
     made a prediction between requests more than twice as slow (0.35 against 0.15 ms with 1.1 MB).
-    MNIST test accuracy 99.56 % (the 5.4 M multiply-add network this replaced: 99.52 %).
+    Trained on MNIST alone: MNIST test accuracy 99.56 % (the 5.4 M multiply-add network this replaced: 99.52 %);
+    on MNIST and 30,000 pad-style renderings (v1.4.0): 99.40 %, and 96.6 % of the drawn-digit set against 95.3 %.
 
     Takes grey/255 in 0..1 (manifest ``input.scale`` 1), white on black, 28x28x1.
     """
