@@ -134,8 +134,6 @@ def _gate(group: ReleaseGateSettings, timeout_s: float, serving_labels: ServingL
 
 def _held_out_drawings(store_url: str) -> HeldOutDrawings:
     """The held-out drawings of the feedback store at ``store_url``, read afresh for each release."""
-    import numpy as np
-
     from digits_store.engine import create_store_engine
     from digits_store.settings import StoreSettings
     from digits_training.collected import read_collected
@@ -145,8 +143,7 @@ def _held_out_drawings(store_url: str) -> HeldOutDrawings:
     def held_out(labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
         found = read_collected(engine, labels)
         kept = found.take(found.held_out())
-        lookup = {label: index for index, label in enumerate(labels)}
-        return kept.images, np.array([lookup[int(label)] for label in kept.labels], dtype=np.int64)
+        return kept.images, kept.targets(labels)
 
     return held_out
 

@@ -54,19 +54,21 @@ class FolderReleaseSource:
         files = sorted((p for p in folder.iterdir() if p.is_file() and not p.is_symlink()), key=lambda p: p.name)
         files = files[:MAX_ASSETS]
         assets = []
+        newest = folder.stat().st_mtime if not files else 0.0
         for path in files:
             asset_id = _stable_id(f"{folder.name}/{path.name}")
             self._files[asset_id] = path
+            info = path.stat()
+            newest = max(newest, info.st_mtime)
             assets.append(
                 Asset(
                     id=asset_id,
                     name=path.name,
-                    size=path.stat().st_size,
+                    size=info.st_size,
                     url=path.resolve().as_uri(),
-                    digest=f"sha256:{_sha256(path)}" if path.stat().st_size <= self._max_bytes else None,
+                    digest=f"sha256:{_sha256(path)}" if info.st_size <= self._max_bytes else None,
                 )
             )
-        newest = max((p.stat().st_mtime for p in files), default=folder.stat().st_mtime)
         published = datetime.fromtimestamp(newest, UTC)
         return Release(
             id=_stable_id(folder.name),

@@ -113,13 +113,12 @@ class Gate:
         except Exception as error:  # the store is down or unreadable: log it, decide on the rest
             log.warning("could not read the held-out drawings: %s: %s", type(error).__name__, clip(str(error), 300))
             return Verdict(True, "held-out drawings not compared: the store could not be read")
-        if len(y) == 0:
-            return judge_drawings(0.0, None, 0, self._settings.min_drawings, self._settings.max_drawing_regression)
+        rules = self._settings
+        if len(y) < rules.min_drawings:  # too few to compare: neither model need be run
+            return judge_drawings(0.0, None, len(y), rules.min_drawings, rules.max_drawing_regression)
         accuracy = float(np.mean(predict_indices(model, x) == y))
-        serving = self._serving_score(labels, x, y) if len(y) >= self._settings.min_drawings else None
-        return judge_drawings(
-            accuracy, serving, len(y), self._settings.min_drawings, self._settings.max_drawing_regression
-        )
+        serving = self._serving_score(labels, x, y)
+        return judge_drawings(accuracy, serving, len(y), rules.min_drawings, rules.max_drawing_regression)
 
     def _labels(self, labels: list[int]) -> Verdict:
         """Refuse labels that do not cover the serving model's (checked before any expensive step)."""

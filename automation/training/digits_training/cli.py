@@ -206,6 +206,8 @@ def _recipe(args: argparse.Namespace, n_digits: int) -> tuple[MixtureConfig, dic
         raise ValueError(f"--max-minutes must be more than 0, got {args.max_minutes}")
     if args.pad_renderings is not None and args.pad_renderings < 0:
         raise ValueError(f"--pad-renderings must be 0 or more, got {args.pad_renderings}")
+    if args.drawn_eval_count < 0:
+        raise ValueError(f"--drawn-eval-count must be 0 or more, got {args.drawn_eval_count}")
     digits, renderings = n_digits, n_digits
     recipe: dict[str, Any] = {}
     if args.start_from:
@@ -255,8 +257,6 @@ def _drawing_check(drawn_count: int, mixture: Mixture) -> Callable[[DigitModel],
     from digits_training.drawing_evaluations import drawing_evaluations
     from digits_training.drawn_eval import make_drawn_eval_set
 
-    if drawn_count < 0:
-        raise ValueError(f"--drawn-eval-count must be 0 or more, got {drawn_count}")
     drawn = make_drawn_eval_set(drawn_count) if drawn_count else None
 
     def check(model: DigitModel) -> dict[str, object]:

@@ -12,12 +12,12 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Engine, select
 
 from digits_bundle.manifest import PIXELS, StoreSnapshot
+from digits_bundle.mnist import DataError
 from digits_store.schema import feedback
 
 HELD_OUT_FRACTION = 0.2
@@ -52,6 +52,13 @@ class Collected:
         """Boolean mask of the drawings never trained on."""
         return np.array([hash_fraction(i) < fraction for i in self.ids], dtype=bool)
 
+    def targets(self, labels: Sequence[int]) -> np.ndarray:
+        """The labels as indices into ``labels`` (a model's output order); ``DataError`` for one not there."""
+        lookup = {label: index for index, label in enumerate(labels)}
+        if any(int(label) not in lookup for label in self.labels):
+            raise DataError(f"collected drawings have labels outside {list(labels)}")
+        return np.array([lookup[int(label)] for label in self.labels], dtype=np.int64)
+
     def take(self, mask: np.ndarray) -> Collected:
         picks = np.flatnonzero(mask)
         return Collected(
@@ -73,14 +80,10 @@ def empty(snapshot: StoreSnapshot | None = None) -> Collected:
     )
 
 
-def read_collected(
-    engine: Engine, labels: Sequence[int], until: datetime | None = None, max_rows: int = MAX_ROWS
-) -> Collected:
-    """The labelled drawings in the store (up to ``until``, the newest ``max_rows``) whose label is one of
-    ``labels`` and whose image is whole; the snapshot names exactly which records were read."""
+def read_collected(engine: Engine, labels: Sequence[int], max_rows: int = MAX_ROWS) -> Collected:
+    """The labelled drawings in the store (the newest ``max_rows``) whose label is one of ``labels`` and whose
+    image is whole; the snapshot names exactly which records were read."""
     query = select(feedback.c.id, feedback.c.client_id, feedback.c.created_at, feedback.c.label, feedback.c.image)
-    if until is not None:
-        query = query.where(feedback.c.created_at <= until)
     query = query.order_by(feedback.c.created_at.desc(), feedback.c.id).limit(max_rows)
     with engine.connect() as connection:
         rows = connection.execute(query).all()[::-1]

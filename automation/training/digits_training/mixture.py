@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digits_bundle.manifest import DataProvenance
-from digits_bundle.mnist import CacheSettings, DataError, Dataset
+from digits_bundle.mnist import CacheSettings, Dataset
 from digits_training import pad_renderings, page_preprocessing, strokes
 from digits_training.collected import HELD_OUT_FRACTION, MAX_CLIENT_SHARE, Collected, bounded_per_client, empty
 from digits_training.pad_renderings import PadStyle
@@ -113,15 +113,13 @@ def build_mixture(dataset: Dataset, config: MixtureConfig, collected: Collected 
     rendered_val = is_val[sources]
 
     collected = collected if collected is not None else empty()
-    lookup = {label: index for index, label in enumerate(dataset.labels)}
-    if any(int(label) not in lookup for label in collected.labels):
-        raise DataError(f"collected drawings have labels outside {dataset.labels}")
+    collected.targets(dataset.labels)  # every label must be one of the data set's
     held_out_mask = collected.held_out(config.held_out_fraction)
     held_out = collected.take(held_out_mask)
     n_base = (len(order) - n_val) + int((~rendered_val).sum())
     cap = int(config.max_client_share * (n_base + (~held_out_mask).sum()))
     trainable = bounded_per_client(collected.take(~held_out_mask), cap)
-    trainable_targets = np.array([lookup[int(label)] for label in trainable.labels], dtype=np.int64)
+    trainable_targets = trainable.targets(dataset.labels)
 
     train_idx, val_idx = order[n_val:], order[:n_val]
     x_train = np.concatenate([dataset.x_train[train_idx], rendered[~rendered_val], trainable.images])
