@@ -125,6 +125,7 @@ def _gate(group: ReleaseGateSettings, timeout_s: float, serving_labels: ServingL
         allow_narrower_labels=group.allow_narrower_labels,
         min_drawings=group.min_drawings,
         max_drawing_regression=group.max_drawing_regression,
+        max_class_regression=group.max_class_regression,
     )
     api_url = group.serving_api_url
     labels = serving_labels or api_labels(api_url, timeout_s)

@@ -1,5 +1,5 @@
 """A client of the api, for the gate: the labels of the model it serves (``GET /model``), and that
-model's accuracy on the gate's holdout, measured through the batch endpoint."""
+model's scores on the gate's holdouts, measured through the batch endpoint."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import urllib.request
 
 import numpy as np
 
+from digits_bundle.evaluation import compute_metrics
+from digits_bundle.manifest import Metrics
 from digits_syncer.gate import ServingLabels, ServingScore
 
 log = logging.getLogger("digits_syncer.api_client")
-BATCH = 256
+BATCH = 64
+"""Images per /predict/batch request: well under any max_batch an api is likely to be run with."""
 MAX_MODEL_BYTES = 4 * 1024 * 1024
 """Largest ``GET /model`` answer read (a manifest is a few KiB)."""
 
@@ -45,7 +48,7 @@ def serving_labels(api_url: str | None, timeout_s: float) -> ServingLabels:
 
 
 def serving_score(api_url: str | None, timeout_s: float) -> ServingScore:
-    def score(labels: list[int], images: np.ndarray, targets: np.ndarray) -> float | None:
+    def score(labels: list[int], images: np.ndarray, targets: np.ndarray) -> Metrics | None:
         if not api_url:
             return None
         try:
@@ -65,7 +68,10 @@ def serving_score(api_url: str | None, timeout_s: float) -> ServingScore:
         except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
             log.warning("could not score the serving model at %s: %s", api_url, error)
             return None
-        truth = [labels[t] for t in targets]
-        return float(np.mean(np.array(predicted) == np.array(truth)))
+        index = {label: n for n, label in enumerate(labels)}
+        if len(predicted) != len(targets) or any(not (type(p) is int and p in index) for p in predicted):
+            log.warning("the api at %s answered predictions that do not match the digits sent", api_url)
+            return None
+        return compute_metrics(targets, np.array([index[p] for p in predicted]), labels, "serving")
 
     return score

@@ -132,6 +132,12 @@ class ReleaseGateSettings(_Group):
         le=1,
         description="Reject a model worse than the serving one on the held-out drawings by more than this.",
     )
+    max_class_regression: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Reject a model whose recall of any one label, on the holdout digits or on pad-style drawings of them, is worse than the serving model's by more than this (labels with at least 30 holdout digits).",
+    )
 
     @field_validator("foreign_scale", mode="before")
     @classmethod

@@ -6,9 +6,12 @@ import hashlib
 import stat
 import zipfile
 
+import numpy as np
 import pytest
 
-from digits_bundle.bundle import zip_bundle
+from digits_bundle.bundle import verify_directory, zip_bundle
+from digits_bundle.evaluation import compute_metrics, evaluate_model
+from digits_bundle.runtime import load_model
 from digits_syncer.gate import Gate, GateSettings
 from digits_syncer.ports import Rejected
 from tests.support.archives import write_zip
@@ -20,8 +23,21 @@ SETTINGS = GateSettings(
 )
 
 
+def serving_scoring(accuracy):
+    """The serving model's scores as the api client reports them, for a model right on every digit but a
+    share ``1 - accuracy`` of each label's (None: no serving model to compare with)."""
+
+    def score(labels, images, targets):
+        if accuracy is None:
+            return None
+        wrong = np.arange(len(targets)) % 100 >= round(accuracy * 100)
+        return compute_metrics(targets, np.where(wrong, (targets + 1) % len(labels), targets), labels, "serving")
+
+    return score
+
+
 def _gate(mnist, settings=SETTINGS, serving=None, serving_labels=lambda: None):
-    return Gate(settings, lambda: mnist, lambda labels, x, y: serving, serving_labels)
+    return Gate(settings, lambda: mnist, serving_scoring(serving), serving_labels)
 
 
 @pytest.fixture
@@ -86,27 +102,44 @@ def test_labels_that_disagree_with_the_model_are_rejected(tmp_path, mnist, baked
         _gate(mnist).check(zip_bundle(bundle, tmp_path / "x.zip"), "v9", work)
 
 
-def test_accuracy_floor_and_regression(tmp_path, mnist, bundle_zip):
+def serving_model(bundle_dir):
+    """The scores of a real model serving ``bundle_dir`` (what the api client measures through the api)."""
+    model = load_model(verify_directory(bundle_dir))
+    return lambda labels, images, targets: evaluate_model(model, images, targets, "serving")
+
+
+def test_accuracy_floor_and_regressions(tmp_path, mnist, baked_in_bundle, bundle_zip):
     strict = GateSettings([2, 7, 8], 255, min_accuracy=0.9999, max_regression=0.02, holdout_size=1000)
+    no_regression = GateSettings([2, 7, 8], 255, 0.9, max_regression=0.0, holdout_size=1000)
+    no_label_regression = GateSettings([2, 7, 8], 255, 0.9, 1.0, 1000, max_class_regression=0.0)
     for n, (settings, serving, reason) in enumerate(
         [
-            (strict, None, "below the floor 0.9999"),
-            (SETTINGS, 1.0, None),  # within the allowed regression of 0.02
-            (GateSettings([2, 7, 8], 255, 0.9, 0.0, 1000), 1.0, "worse than the serving model's 1.0000"),
+            (strict, serving_scoring(None), "below the floor 0.9999"),
+            (SETTINGS, serving_model(baked_in_bundle), None),  # the same model: no regression anywhere
+            (
+                no_regression,
+                serving_scoring(1.0),
+                "holdout accuracy 0.99[0-9]+ is worse than the serving model's 1.0000",
+            ),
+            # a model right on every digit: each label the candidate misses one of is a regression
+            (no_label_regression, serving_scoring(1.0), r"recall on holdout is worse .* by more than 0.0000 for label"),
         ]
     ):
         work = tmp_path / f"work{n}"
         work.mkdir()
+        gate = Gate(settings, lambda: mnist, serving)
         if reason is None:
-            accepted = _gate(mnist, settings, serving).check(bundle_zip, "v2.0.0", work)
-            assert accepted.accuracy > 0.99 and accepted.serving_accuracy == serving
+            accepted = gate.check(bundle_zip, "v2.0.0", work)
+            assert accepted.accuracy > 0.99 and accepted.serving_accuracy == accepted.accuracy
+            for judged in ("holdout accuracy", "pad-style holdout accuracy", "recall per label on pad-style holdout"):
+                assert judged in accepted.reason
             # The evidence a pull request shows: the sizes of what is recorded and of what is served.
             assert accepted.bundle_bytes == accepted.bundle_zip.stat().st_size
             with zipfile.ZipFile(accepted.bundle_zip) as packed:
                 assert accepted.model_bytes == packed.getinfo("model.tflite").file_size > 0
         else:
             with pytest.raises(Rejected, match=reason):
-                _gate(mnist, settings, serving).check(bundle_zip, "v2.0.0", work)
+                gate.check(bundle_zip, "v2.0.0", work)
 
 
 def test_a_bundle_whose_version_is_not_the_tag_is_rejected(tmp_path, mnist, bundle_zip):
@@ -116,6 +149,19 @@ def test_a_bundle_whose_version_is_not_the_tag_is_rejected(tmp_path, mnist, bund
     work.mkdir()
     with pytest.raises(Rejected, match=r"its manifest says version 'v2\.0\.0', the release tag is 'v2\.0\.1'"):
         _gate(mnist).check(bundle_zip, "v2.0.1", work)
+
+
+def test_the_serving_model_is_scored_through_the_api_as_the_candidate_is_locally(mnist, baked_in_bundle, api):
+    """The api serves the baked-in model: its scores through /predict/batch are the local runtime's."""
+    from digits_syncer.api_client import serving_score
+
+    images, targets = mnist.x_test[:600], mnist.y_test[:600]
+    through_api = serving_score(api.url, 10)(list(range(10)), images, targets)
+    local = serving_model(baked_in_bundle)(list(range(10)), images, targets)
+    assert through_api is not None
+    assert through_api.confusion_matrix == local.confusion_matrix
+    assert through_api.per_class == local.per_class
+    assert serving_score(api.url, 10)([2, 7, 8], images, targets) is None  # other labels: not comparable
 
 
 @pytest.mark.parametrize("allow", [False, True])
@@ -177,7 +223,7 @@ def test_held_out_drawings_are_compared_with_the_serving_model(tmp_path, mnist, 
     ):
         work = tmp_path / f"work{n}"
         work.mkdir()
-        gate = Gate(SETTINGS, lambda: mnist, lambda labels, x, y: 0.5, held_out_drawings=drawings)
+        gate = Gate(SETTINGS, lambda: mnist, serving_scoring(0.5), held_out_drawings=drawings)
         if outcome is None:
             with pytest.raises(Rejected, match="held-out drawings people labelled is worse than the serving"):
                 gate.check(bundle_zip, "v2.0.0", work)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from digits_syncer.judge import judge, judge_drawings, judge_labels
+from digits_bundle.manifest import ClassMetrics, Metrics
+from digits_syncer.judge import judge, judge_drawings, judge_labels, judge_recalls
 
 
 @pytest.mark.parametrize(
@@ -50,4 +51,37 @@ def test_judge(accuracy, serving, accepted, reason):
 )
 def test_judge_drawings(accuracy, serving, count, accepted, reason):
     verdict = judge_drawings(accuracy, serving, count, min_count=50, max_regression=0.02)
+    assert verdict.accepted is accepted and reason in verdict.reason
+
+
+def _recalls(**recall_and_support):
+    per_class = {
+        label[1:]: ClassMetrics(precision=1.0, recall=r, support=n) for label, (r, n) in recall_and_support.items()
+    }
+    return Metrics(test_accuracy=0.0, n_test=0, per_class=per_class, confusion_matrix=[], dataset="holdout")
+
+
+@pytest.mark.parametrize(
+    ("candidate", "serving", "accepted", "reason"),
+    [
+        (
+            _recalls(l1=(0.99, 300), l7=(0.80, 300)),
+            _recalls(l1=(0.99, 300), l7=(0.99, 300)),
+            False,
+            "label 7 (0.9900 -> 0.8000)",
+        ),
+        (
+            _recalls(l1=(0.93, 300), l7=(0.80, 300)),
+            _recalls(l1=(0.99, 300), l7=(0.99, 300)),
+            False,
+            "label 1 (0.9900 -> 0.9300), 7",
+        ),
+        (_recalls(l1=(0.95, 300), l7=(0.95, 300)), _recalls(l1=(0.99, 300), l7=(0.99, 300)), True, "within 0.0500"),
+        (_recalls(l7=(0.50, 29)), _recalls(l7=(0.99, 29)), True, "within"),  # too few digits of 7 to tell
+        (_recalls(l7=(0.50, 300)), _recalls(l1=(0.99, 300)), True, "within"),  # the serving model has no 7
+        (_recalls(l7=(0.50, 300)), None, True, "not compared: no serving score"),
+    ],
+)
+def test_judge_recalls(candidate, serving, accepted, reason):
+    verdict = judge_recalls(candidate, serving, "pad-style holdout", max_drop=0.05)
     assert verdict.accepted is accepted and reason in verdict.reason
