@@ -97,7 +97,7 @@ CLUSTER := automation/cluster
 kind-up: ## Create the kind cluster (offline: builds its node image from Debian and Go sources; cached)
 	$(CLUSTER)/kind-up.sh
 
-kind-load: ## Build the api, frontend and syncer images and load them into the kind cluster
+kind-load: ## Build the api, frontend, syncer, trainer and postgres images and load them into the kind cluster
 	$(CLUSTER)/kind-load.sh
 
 deploy: ## Apply the kind overlay to the kind cluster and wait for the rollout
@@ -106,7 +106,7 @@ deploy: ## Apply the kind overlay to the kind cluster and wait for the rollout
 kind-down: ## Delete the kind cluster (images and caches stay)
 	$(CLUSTER)/kind-down.sh
 
-e2e: system-deps $(DEV_STAMP) kind-up kind-load deploy ## End-to-end tests in the kind cluster: NodePort page, releases rolled out and back, RBAC
+e2e: system-deps $(DEV_STAMP) kind-up kind-load deploy ## End-to-end tests in the kind cluster: NodePort page, releases rolled out and back, retraining, RBAC
 	$(PY) -m pytest tests/e2e -m e2e
 
 model: $(DEV_STAMP) ## Retrain the baked-in model bundle under api/models/default (about 15 minutes)

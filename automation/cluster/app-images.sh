@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the api, frontend, syncer and postgres images as digits-<name>:$TAG from the repository's
+# Build the api, frontend, syncer, trainer and postgres images as digits-<name>:$TAG from the repository's
 # Dockerfiles. Where Docker Hub cannot be reached, their bases are made from Debian root filesystems
 # (local/debian-python, local/debian-nginx, local/debian-postgresql); elsewhere the Dockerfiles'
 # upstream bases are used.
@@ -35,5 +35,6 @@ secret=()
 docker_build "${python_base[@]}" "${secret[@]}" -t "digits-api:$TAG" -f "$repo/api/Dockerfile" "$repo"
 docker_build "${nginx_base[@]}" -t "digits-frontend:$TAG" "$repo/frontend"
 docker_build "${python_base[@]}" "${secret[@]}" -t "digits-syncer:$TAG" -f "$repo/syncer/Dockerfile" "$repo"
+docker_build "${python_base[@]}" "${secret[@]}" -t "digits-trainer:$TAG" -f "$repo/automation/release/Dockerfile" "$repo"
 docker_build "${postgres_base[@]}" -t "digits-postgres:$TAG" "$repo/store/postgres"
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep "^digits-.*:$TAG "

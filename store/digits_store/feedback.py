@@ -95,9 +95,13 @@ class FeedbackStore:
             raise StoreUnavailable(reason(error)) from error
         return summarise([(r.model_version, r.label, r.predicted, r.n) for r in rows], max_versions)
 
-    def count(self) -> int:
+    def count(self, after: datetime | None = None) -> int:
+        """Feedback records kept (only those saved after ``after``, when given)."""
+        query = select(func.count()).select_from(feedback)
+        if after is not None:
+            query = query.where(feedback.c.created_at > after)
         try:
             with self.engine.connect() as connection:
-                return int(connection.execute(select(func.count()).select_from(feedback)).scalar_one())
+                return int(connection.execute(query).scalar_one())
         except SQLAlchemyError as error:
             raise StoreUnavailable(reason(error)) from error

@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -40,6 +41,7 @@ from digits_syncer.state import clip
 
 if TYPE_CHECKING:
     import numpy as np
+    from sqlalchemy import Engine
 
     from digits_syncer.gate import HeldOutDrawings, ServingLabels
 
@@ -72,6 +74,8 @@ class Wiring:
     syncer: Syncer
     leader: Callable[[], bool]
     """True while this replica may act (takes or renews the Lease in kubernetes mode)."""
+    retrain: Callable[[], object] | None = None
+    """The retraining check after each reconcile (kubernetes mode, when retraining is on)."""
 
 
 def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None = None) -> Wiring:
@@ -133,16 +137,25 @@ def _gate(group: ReleaseGateSettings, timeout_s: float, serving_labels: ServingL
     return Gate(rules, functools.cache(load_mnist), serving_score(api_url, timeout_s), labels, drawings)
 
 
-def _held_out_drawings(store_url: str) -> HeldOutDrawings:
-    """The held-out drawings of the feedback store at ``store_url``, read afresh for each release."""
+@functools.cache
+def _store_engine(store_url: str) -> Callable[[], Engine]:
+    """The feedback store's engine (one for the gate and the retraining check), made at first use: a store
+    that cannot be reached yet (or whose password Secret is not there yet) must not stop the syncer from
+    starting; each use fails on its own and says why."""
     from digits_store.engine import create_store_engine
     from digits_store.settings import StoreSettings
+
+    return functools.cache(lambda: create_store_engine(StoreSettings(url=store_url)))
+
+
+def _held_out_drawings(store_url: str) -> HeldOutDrawings:
+    """The held-out drawings of the feedback store at ``store_url``, read afresh for each release."""
     from digits_training.collected import read_collected
 
-    engine = create_store_engine(StoreSettings(url=store_url))
+    engine = _store_engine(store_url)
 
     def held_out(labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        found = read_collected(engine, labels)
+        found = read_collected(engine(), labels)
         kept = found.take(found.held_out())
         return kept.images, kept.targets(labels)
 
@@ -213,7 +226,42 @@ def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None
         require_digest=settings.source.require_digest,
         proposals=recorder if record.record_mode is RecordMode.PULL_REQUEST else None,
     )
-    return Wiring(syncer, leader=elector.acquire)
+    return Wiring(syncer, leader=elector.acquire, retrain=_retrain_trigger(settings, api, syncer))
+
+
+def _retrain_trigger(settings: SyncerSettings, api: Any, syncer: Syncer) -> Callable[[], object] | None:
+    """The retraining check, or None when retraining is off."""
+    retrain, gate, store_url = settings.retrain, settings.gate, settings.gate.drawings_store_url
+    if not retrain.retrain_after_drawings or not store_url:
+        return None
+    from digits_store.feedback import FeedbackStore
+    from digits_store.settings import StoreSettings
+    from digits_syncer.api_client import serving_data_newest
+    from digits_syncer.retrain_trigger import RetrainTrigger
+    from digits_syncer.retraining import RetrainRules
+    from digits_syncer.training_jobs import KubeTrainingJobs
+
+    engine = _store_engine(store_url)
+
+    def drawings_after(after: datetime | None) -> int:
+        return FeedbackStore(engine(), StoreSettings(url=store_url)).count(after)
+
+    trigger = RetrainTrigger(
+        rules=RetrainRules(retrain.retrain_after_drawings, timedelta(seconds=retrain.retrain_min_interval_s)),
+        tag_prefix=retrain.retrain_tag_prefix,
+        jobs=KubeTrainingJobs(
+            api,
+            settings.rollout.namespace,
+            retrain.retrain_pod_template,
+            deadline_s=retrain.retrain_deadline_s,
+            ttl_s=retrain.retrain_ttl_s,
+            timeout_s=settings.rollout.kubernetes_timeout_s,
+        ),
+        serving_data_newest=serving_data_newest(gate.serving_api_url or "", settings.source.request_timeout_s),
+        drawings_after=drawings_after,
+        serving_pin=syncer.applier.running_pin,
+    )
+    return trigger.tick
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.operation.log_level.upper(), handlers=[handler])
 
     from digits_syncer.health_server import Health, SyncerMetrics, serve_health
-    from digits_syncer.loop import TEMPORARY_ERRORS, run_forever
+    from digits_syncer.loop import TEMPORARY_ERRORS, guarded, run_forever
     from digits_syncer.reconcile import Outcome
 
     log = logging.getLogger("digits_syncer")
@@ -260,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             log.error("reconcile failed unexpectedly", exc_info=True)
             return 1
+        if wiring.retrain is not None:
+            guarded(wiring.retrain, SyncerMetrics())
         print(outcome.value)
         return outcome.exit_code
     if args.retry:
@@ -280,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         stop=stop,
         max_wait_s=operation.max_retry_wait_s,
         backoff_s=operation.retry_backoff_s,
+        after_reconcile=wiring.retrain,
     )
     return 0
 

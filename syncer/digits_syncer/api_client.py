@@ -1,5 +1,5 @@
-"""A client of the api, for the gate: the labels of the model it serves (``GET /model``), and that
-model's scores on the gate's holdouts, measured through the batch endpoint."""
+"""A client of the api: the labels of the model it serves and the newest collected drawing it was trained on
+(``GET /model``), and that model's scores on the gate's holdouts, measured through the batch endpoint."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +48,40 @@ def serving_labels(api_url: str | None, timeout_s: float) -> ServingLabels:
         return found
 
     return labels
+
+
+class ServingUnknown(RuntimeError):
+    """The api could not say what its model was trained on."""
+
+
+def serving_data_newest(api_url: str, timeout_s: float) -> Callable[[], datetime | None]:
+    """When the newest collected drawing the serving model was trained on was saved (its manifest's
+    ``training.data.store.newest``); None for a model trained on no collected drawings."""
+
+    def newest() -> datetime | None:
+        try:
+            with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
+                served = json.loads(response.read(MAX_MODEL_BYTES))
+        except (urllib.error.URLError, OSError, ValueError, RecursionError) as error:
+            raise ServingUnknown(f"could not read the serving model at {api_url}: {error}") from error
+        store = _path(served, "training", "data", "store")
+        if store is None:
+            return None
+        try:
+            when = datetime.fromisoformat(store["newest"]) if store.get("newest") else None
+        except (TypeError, ValueError) as error:
+            raise ServingUnknown(f"the serving model's store snapshot has no readable time: {error}") from error
+        if when is not None and when.tzinfo is None:  # SQLite keeps no zone; the store writes UTC
+            when = when.replace(tzinfo=UTC)
+        return when
+
+    return newest
+
+
+def _path(value: object, *keys: str) -> dict[str, Any] | None:
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else None
 
 
 def serving_score(api_url: str | None, timeout_s: float) -> ServingScore:

@@ -27,11 +27,13 @@ def run_forever(
     stop: threading.Event,
     max_wait_s: float,
     backoff_s: Sequence[float],
+    after_reconcile: Callable[[], object] | None = None,
 ) -> None:
     """Reconcile every ``interval_s`` until ``stop`` is set. No error ends the loop: temporary ones wait
     as long as the server asks or else the backoff step, unexpected ones are logged with their traceback
     and wait the backoff step (``backoff_s[n - 1]`` after n failures in a row, the last repeating); every
-    wait lies within [1 s, ``max_wait_s``] and ends early on ``stop``."""
+    wait lies within [1 s, ``max_wait_s``] and ends early on ``stop``. ``after_reconcile`` (the retraining
+    check) runs after each successful reconcile while leading; its failures are logged and counted only."""
     failures = 0
     while not stop.is_set():
         wait = interval_s
@@ -42,6 +44,8 @@ def run_forever(
                 metrics.reconciles.labels(outcome=outcome.value).inc()
                 if outcome is not Outcome.UP_TO_DATE:
                     log.info("reconcile: %s", outcome.value)
+                if after_reconcile is not None:
+                    guarded(after_reconcile, metrics)
             else:
                 metrics.leader.set(0)
                 log.debug("another replica holds the lease: staying passive")
@@ -62,3 +66,12 @@ def run_forever(
             metrics.errors.labels(kind=type(error).__name__).inc()
             log.error("attempt #%d failed unexpectedly; will retry in %.0f s", failures, wait, exc_info=True)
         stop.wait(wait)
+
+
+def guarded(check: Callable[[], object], metrics: SyncerMetrics) -> None:
+    """Run ``check``; a failure is logged and counted, never raised."""
+    try:
+        check()
+    except Exception as error:  # the store or the api is down, a Job could not be created: next poll
+        metrics.errors.labels(kind=f"retrain:{type(error).__name__}").inc()
+        log.warning("the retraining check failed: %s: %s", type(error).__name__, error)

@@ -197,6 +197,51 @@ class RolloutSettings(_Group):
     )
 
 
+class RetrainSettings(_Group):
+    """Kubernetes mode only: when the syncer starts a training Job, and how that Job is bounded. The Job's pod
+    (image, command, limits, where the store and the training repository are) is the PodTemplate named here."""
+
+    retrain_after_drawings: int = Field(
+        default=0,
+        ge=0,
+        description="Kubernetes mode: start a training Job once this many labelled drawings were saved after the newest"
+        " one the serving model was trained on (0: never; locally, run `make retrain`). Needs"
+        " DIGITS_SYNCER_DRAWINGS_STORE_URL.",
+    )
+    retrain_min_interval_s: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="Least time between the starts of two training Jobs, whatever their outcome, in seconds.",
+    )
+    retrain_pod_template: str = Field(
+        default="digits-retrain", min_length=1, description="The PodTemplate a training Job runs."
+    )
+    retrain_deadline_s: int = Field(
+        default=3600, ge=60, description="A training Job still running after this many seconds is stopped."
+    )
+    retrain_ttl_s: int = Field(
+        default=86400,
+        ge=60,
+        description="A finished training Job is deleted after this many seconds; at least DIGITS_SYNCER_RETRAIN_MIN_INTERVAL_S,"
+        " since the newest Job tells when the last one started.",
+    )
+    retrain_tag_prefix: str = Field(
+        default="retrain-",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$",
+        description="A training Job publishes the tag <prefix><UTC time>, e.g. retrain-20261205T221500Z.",
+    )
+
+    @model_validator(mode="after")
+    def _ttl_outlasts_the_interval(self) -> Self:
+        if self.retrain_ttl_s < self.retrain_min_interval_s:
+            raise ValueError(
+                f"{ENV_PREFIX}RETRAIN_TTL_S ({self.retrain_ttl_s} s) must be at least"
+                f" {ENV_PREFIX}RETRAIN_MIN_INTERVAL_S ({self.retrain_min_interval_s:g} s): the newest Job tells"
+                " when the last one started"
+            )
+        return self
+
+
 class LocalSettings(_Group):
     """Local mode only: the model directory the local api serves from, and the syncer's state file."""
 
@@ -252,6 +297,7 @@ class SyncerSettings(BaseModel):
     gate: ReleaseGateSettings = Field(default_factory=ReleaseGateSettings, title="Gate")
     record: RecordSettings = Field(default_factory=RecordSettings, title="Record")
     rollout: RolloutSettings = Field(default_factory=RolloutSettings, title="Rollout")
+    retrain: RetrainSettings = Field(default_factory=RetrainSettings, title="Retraining")
     local: LocalSettings = Field(default_factory=LocalSettings, title="Local mode")
     operation: OperationSettings = Field(default_factory=OperationSettings, title="Operation")
 
@@ -264,6 +310,11 @@ class SyncerSettings(BaseModel):
             )
         if self.rollout.mode == "kubernetes" and self.source.source_dir is not None:
             raise ValueError(f"{ENV_PREFIX}SOURCE_DIR is for local mode only; kubernetes mode reads GitHub")
+        if self.retrain.retrain_after_drawings and not self.gate.drawings_store_url:
+            raise ValueError(
+                f"{ENV_PREFIX}RETRAIN_AFTER_DRAWINGS counts drawings in the feedback store: set"
+                f" {ENV_PREFIX}DRAWINGS_STORE_URL"
+            )
         return self
 
     def liveness_age_s(self) -> float:

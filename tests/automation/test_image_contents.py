@@ -1,5 +1,6 @@
 """What each Python image packages: every first-party package its code imports, and no dependency it
-does not need (the syncer's image carries no plotting or image library, the api's no TensorFlow)."""
+does not need (the syncer's image carries no plotting library, the api's no TensorFlow, the trainer's no
+web server or Kubernetes client)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import pytest
 
 from tests.support.paths import REPO
 
-FIRST_PARTY = ("digits_bundle", "digits_store", "digits_api", "digits_training", "digits_syncer")
-IMAGES = {"api": "digits_api", "syncer": "digits_syncer"}
+FIRST_PARTY = ("digits_bundle", "digits_store", "digits_api", "digits_training", "digits_syncer", "release")
+IMAGES = {"api": "digits_api", "syncer": "digits_syncer", "automation/release": "release"}
+"""Each image's folder (its Dockerfile and requirements.txt) and the package its entry point runs."""
 NEVER_IN = {
     "api": {"tensorflow-cpu", "matplotlib", "pillow", "pygithub", "kubernetes"},
     "syncer": {"matplotlib", "pillow", "fastapi", "uvicorn"},
+    "automation/release": {"fastapi", "uvicorn", "kubernetes"},
 }
 
 

@@ -133,7 +133,7 @@ def _secret_mounts(template: dict[str, Any], secret: str) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["kubernetes/overlays/kind", "kubernetes/overlays/production"])
-def test_the_store_is_postgresql_on_a_volume_reached_only_by_the_api(path):
+def test_the_store_is_postgresql_on_a_volume_reached_only_by_its_readers(path):
     rendered = objects(path)
     (postgres,) = [o for o in rendered if o["kind"] == "StatefulSet"]
     spec = postgres["spec"]
@@ -156,6 +156,12 @@ def test_the_store_is_postgresql_on_a_volume_reached_only_by_the_api(path):
     assert ":" not in api_env["DIGITS_STORE_URL"].split("//")[1].split("@")[0], "no password in the URL"
     (api_password_dir,) = _secret_mounts(api["spec"]["template"], "digits-postgres")
     assert api_env["DIGITS_STORE_PASSWORD_FILE"] == f"{api_password_dir}/password"
+    # the training Job reads the same store, the same way
+    retrain = next(o for o in rendered if o["kind"] == "PodTemplate" and o["metadata"]["name"] == "digits-retrain")
+    train_env = _env(retrain["template"]["spec"]["containers"][0])
+    assert train_env["DIGITS_RETRAIN_STORE_URL"] == api_env["DIGITS_STORE_URL"]
+    (train_password_dir,) = _secret_mounts(retrain["template"], "digits-postgres")
+    assert train_env["DIGITS_STORE_PASSWORD_FILE"] == f"{train_password_dir}/password"
 
     (policy,) = [
         o
@@ -164,5 +170,6 @@ def test_the_store_is_postgresql_on_a_volume_reached_only_by_the_api(path):
         and o["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == "digits-postgres"
     ]
     (rule,) = policy["spec"]["ingress"]
-    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "digits-api"}}}]
+    readers = ["digits-api", "digits-syncer", "digits-retrain"]  # feedback; held-out drawings and counts; training
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}} for name in readers]
     assert rule["ports"] == [{"protocol": "TCP", "port": 5432}]

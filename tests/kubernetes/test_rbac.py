@@ -33,6 +33,10 @@ ALLOWED = [
     ("update", "configmaps/digits-syncer-state", "digits"),
     ("get", "leases.coordination.k8s.io/digits-syncer", "digits"),
     ("update", "leases.coordination.k8s.io/digits-syncer", "digits"),
+    ("get", "podtemplates/digits-retrain", "digits"),
+    ("create", "jobs.batch", "digits"),
+    ("list", "jobs.batch", "digits"),
+    ("watch", "jobs.batch", "digits"),
 ]
 DENIED = [
     ("get", "secrets/digits-github-token", "digits"),
@@ -48,6 +52,13 @@ DENIED = [
     ("create", "events", "elsewhere"),
     ("list", "pods", "digits"),
     ("escalate", "roles.rbac.authorization.k8s.io", "digits"),
+    ("get", "podtemplates/other", "digits"),
+    ("update", "podtemplates/digits-retrain", "digits"),
+    ("delete", "jobs.batch", "digits"),
+    ("patch", "jobs.batch", "digits"),
+    ("create", "jobs.batch", "elsewhere"),
+    ("create", "pods", "digits"),
+    ("create", "cronjobs.batch", "digits"),
 ]
 
 

@@ -29,9 +29,13 @@ def objects(path: str) -> list[dict[str, Any]]:
 
 
 def pod_templates(path: str) -> dict[str, dict[str, Any]]:
-    """Each workload's pod template, with the volumes a StatefulSet's controller adds for its claims."""
+    """Each workload's pod template (a PodTemplate's too: the syncer runs it as a Job), with the volumes a
+    StatefulSet's controller adds for its claims."""
     templates = {}
     for obj in objects(path):
+        if obj["kind"] == "PodTemplate":
+            templates[obj["metadata"]["name"]] = obj["template"]
+            continue
         if obj["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
             continue
         name, template = obj["metadata"]["name"], obj["spec"]["template"]

@@ -66,6 +66,12 @@ VARIABLES = {
     "DIGITS_SYNCER_IDENTITY": "replica-1",
     "DIGITS_SYNCER_ROLLOUT_TIMEOUT_S": "60",
     "DIGITS_SYNCER_KUBERNETES_TIMEOUT_S": "5",
+    "DIGITS_SYNCER_RETRAIN_AFTER_DRAWINGS": "300",
+    "DIGITS_SYNCER_RETRAIN_MIN_INTERVAL_S": "3600",
+    "DIGITS_SYNCER_RETRAIN_POD_TEMPLATE": "trainer",
+    "DIGITS_SYNCER_RETRAIN_DEADLINE_S": "900",
+    "DIGITS_SYNCER_RETRAIN_TTL_S": "7200",
+    "DIGITS_SYNCER_RETRAIN_TAG_PREFIX": "auto-",
     "DIGITS_SYNCER_LOCAL_MODELS_DIR": "/srv/models",
     "DIGITS_SYNCER_STATE_FILE": "/srv/state.json",
     "DIGITS_SYNCER_POLL_INTERVAL_S": "10",
@@ -209,3 +215,15 @@ def test_an_unusable_token_file_stops_the_syncer_at_start(environment, tmp_path)
     )
     with pytest.raises(SystemExit, match=f"^error: token file {tmp_path / 'token'} is empty$"):
         build(settings, dry_run=True)
+
+
+def test_retraining_needs_the_store_and_a_ttl_that_outlasts_the_interval(environment):
+    environment.setenv("DIGITS_SYNCER_MODE", "local")
+    environment.setenv("DIGITS_SYNCER_RETRAIN_AFTER_DRAWINGS", "300")
+    with pytest.raises(ValidationError, match="RETRAIN_AFTER_DRAWINGS counts drawings in the feedback store"):
+        SyncerSettings()
+    environment.setenv("DIGITS_SYNCER_DRAWINGS_STORE_URL", "sqlite:////srv/feedback.sqlite3")
+    assert SyncerSettings().retrain.retrain_after_drawings == 300
+    environment.setenv("DIGITS_SYNCER_RETRAIN_TTL_S", "600")
+    with pytest.raises(ValidationError, match=r"RETRAIN_TTL_S \(600 s\) must be at least .*MIN_INTERVAL_S \(21600 s\)"):
+        SyncerSettings()

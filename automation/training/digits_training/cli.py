@@ -246,11 +246,17 @@ def _start_from(path: Path, labels: list[int]) -> tuple[keras.Model, str]:
 
 
 def _collected(store_url: str, labels: list[int]) -> Collected:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from digits_store.engine import create_store_engine
+    from digits_store.records import reason
     from digits_store.settings import StoreSettings
     from digits_training.collected import read_collected
 
-    return read_collected(create_store_engine(StoreSettings(url=store_url)), labels)
+    try:
+        return read_collected(create_store_engine(StoreSettings(url=store_url)), labels)
+    except SQLAlchemyError as error:  # down, unreachable, not migrated: one line, never the statement
+        raise ValueError(f"could not read the feedback store: {reason(error)}") from error
 
 
 def _drawing_check(drawn_count: int, mixture: Mixture) -> Callable[[DigitModel], dict[str, object]]:
