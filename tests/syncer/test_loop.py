@@ -122,3 +122,32 @@ def test_the_loop_waits_the_configured_backoff(caplog):
             backoff_s=(7.0, 11.0),
         )
     assert "attempt #1 failed unexpectedly; will retry in 7 s" in caplog.text
+
+
+def test_the_retraining_check_runs_after_each_reconcile_and_its_failures_never_stop_the_loop(caplog):
+    """A check that fails (the store down, a Job refused) is logged and counted; the loop goes on polling."""
+    metrics, stop = SyncerMetrics(), threading.Event()
+    syncer = _ScriptedSyncer([Outcome.UP_TO_DATE] * 3 + [SourceError("GitHub down", retry_after_s=0.05)])
+    checks = []
+
+    def check():
+        checks.append(syncer.calls)
+        if len(checks) == 1:
+            raise ConnectionError("the store is down")
+        if syncer.calls >= 3:
+            stop.set()
+
+    with caplog.at_level(logging.WARNING, logger="digits_syncer"):
+        run_forever(
+            syncer,
+            interval_s=0.01,
+            health=Health(max_poll_age_s=10),
+            metrics=metrics,
+            leader=lambda: True,
+            stop=stop,
+            after_reconcile=check,
+            **WAITS,
+        )
+    assert checks == [1, 2, 3]  # after every successful reconcile, the failed first one included
+    assert "the retraining check failed: ConnectionError: the store is down" in caplog.text
+    assert metrics.errors.labels(kind="retrain:ConnectionError")._value.get() == 1

@@ -6,6 +6,7 @@ evaluate  re-evaluate a bundle's model.tflite on the MNIST test digits of its la
 reference record the drift features' distributions on the MNIST training digits in a bundle's manifest
 drift-report  one self-contained HTML page of drift, live accuracy and confident mistakes, from the store
 drawn-eval  make the drawn-digit evaluation set (font digits drawn as the page would), optionally scoring a bundle
+tune     search augmentation strengths, network width and learning rate with Optuna (study kept beside the store)
 """
 
 from __future__ import annotations
@@ -126,7 +127,22 @@ def _parser() -> argparse.ArgumentParser:
     drawn.add_argument("--count", type=int, default=1000, help="number of drawings")
     drawn.add_argument("--seed", type=int, default=20261130)
     drawn.add_argument("--bundle", type=Path, help="also print this bundle's accuracy on the set, per font")
+
+    _add_tune(commands)
     return parser
+
+
+def _add_tune(commands: Any) -> None:
+    tune = commands.add_parser(
+        "tune", help="search augmentation, width and learning rate: best drawn-digit accuracy above an MNIST floor"
+    )
+    tune.add_argument("--trials", type=int, required=True, help="trials to run in this invocation")
+    tune.add_argument("--timeout", type=float, help="start no trial after this many seconds")
+    tune.add_argument("--store-url", help="the store the study lives beside (default: DIGITS_STORE_URL)")
+    tune.add_argument("--study", default="digits-cnn", help="the study's name (an existing one is resumed)")
+    tune.add_argument("--out", type=Path, required=True, help="folder for best.json and the HTML plots")
+    tune.add_argument("--mnist-floor", type=float, help="least MNIST test accuracy of a feasible trial (0.99)")
+    tune.add_argument("--quick", action="store_true", help="the short mode: a small sample, one epoch, a few minutes")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -383,6 +399,35 @@ def _drawn_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(args: argparse.Namespace) -> int:
+    from digits_bundle.mnist import load_mnist
+    from digits_store.settings import StoreSettings
+    from digits_training.tuning import QUICK, TuneConfig, feasible_best, study_storage, tune
+
+    if args.trials < 1:
+        raise ValueError(f"--trials must be 1 or more, got {args.trials}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise ValueError(f"--timeout must be more than 0, got {args.timeout}")
+    changes: dict[str, Any] = dict(QUICK) if args.quick else {}
+    if args.mnist_floor is not None:
+        if not 0 < args.mnist_floor <= 1:
+            raise ValueError(f"--mnist-floor must be within (0, 1], got {args.mnist_floor}")
+        changes["mnist_floor"] = args.mnist_floor
+    config = TuneConfig(trials=args.trials, timeout_s=args.timeout, study_name=args.study, **changes)
+    storage = study_storage(args.store_url or StoreSettings().url)
+    study = tune(load_mnist(), config, storage, args.out)
+    best = feasible_best(study, config.mnist_floor)
+    print(f"{len(study.trials)} trials in study {study.study_name}; plots and best.json in {args.out}")
+    if best is None:
+        print(f"no trial reached the MNIST test floor {config.mnist_floor}")
+        return 1
+    print(
+        f"best: trial {best.number}, drawn-digit accuracy {best.value:.4f}, MNIST test"
+        f" {best.user_attrs['mnist_test_accuracy']:.4f}, {best.params}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handlers = {
@@ -392,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         "reference": _reference,
         "drift-report": _drift_report,
         "drawn-eval": _drawn_eval,
+        "tune": _tune,
     }
     try:
         return handlers[args.command](args)

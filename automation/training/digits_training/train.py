@@ -19,6 +19,8 @@ class TrainingConfig:
     """Upper bound; early stopping usually ends sooner."""
     batch_size: int = 128
     learning_rate: float = 3e-3
+    width: float = 1.0
+    """Scales the new network's layers (``network.build_cnn``); a fine-tuned one keeps its own."""
     patience: int = 4
     """Epochs without validation improvement before stopping."""
     augment: bool = True
@@ -78,7 +80,7 @@ def train(
     train_ds = train_ds.prefetch(2)
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512)
 
-    model = build_cnn(n_labels) if start_from is None else start_from
+    model = build_cnn(n_labels, config.width) if start_from is None else start_from
     if model.output_shape[-1] != n_labels:
         raise ValueError(f"the network has {model.output_shape[-1]} outputs, the data {n_labels} labels")
     steps = max(1, int(np.ceil(len(x_train) / config.batch_size)))
