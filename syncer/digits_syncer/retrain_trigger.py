@@ -1,5 +1,6 @@
 """One look at whether to retrain, after each reconcile: the training Jobs in the cluster, the labelled
-drawings saved since the newest one the serving model was trained on, and the rules; a Job is started when
+drawings saved since the newest one the serving model was trained on (or since the last Job started, when
+that is later: a refused release is not retried on the same drawings), and the rules; a Job is started when
 they say so. Whatever fails here is logged and tried again at the next poll: it never stops the loop."""
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class RetrainTrigger:
         if jobs.running:  # no need to count drawings
             decision = retrain_decision(0, jobs, now, self._rules)
         else:
-            decision = retrain_decision(self._drawings_after(self._serving_data_newest()), jobs, now, self._rules)
+            since = [t for t in (self._serving_data_newest(), jobs.last_started) if t is not None]
+            decision = retrain_decision(self._drawings_after(max(since, default=None)), jobs, now, self._rules)
         if not decision.start:
             log.debug("no training Job: %s", decision.reason)
             return decision

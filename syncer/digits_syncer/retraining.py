@@ -32,7 +32,8 @@ class Decision:
 
 def retrain_decision(new_drawings: int, jobs: TrainingJobs, now: datetime, rules: RetrainRules) -> Decision:
     """Whether to start a training Job now. ``new_drawings``: labelled drawings saved after the newest one
-    the serving model was trained on (all of them for a model trained on none)."""
+    the serving model was trained on (all of them for a model trained on none), or after the last Job
+    started when that is later."""
     if rules.after_drawings <= 0:
         return Decision(False, "retraining is off")
     if jobs.running:
@@ -46,7 +47,7 @@ def retrain_decision(new_drawings: int, jobs: TrainingJobs, now: datetime, rules
             f"{new_drawings} new labelled drawings, but the last training Job started"
             f" {_minutes(now - jobs.last_started)} ago (next in {_minutes(wait)})",
         )
-    return Decision(True, f"{new_drawings} new labelled drawings since the serving model's data")
+    return Decision(True, f"{new_drawings} new labelled drawings since the serving model's data and the last Job")
 
 
 def retrain_tag(prefix: str, now: datetime) -> str:

@@ -205,8 +205,8 @@ class RetrainSettings(_Group):
         default=0,
         ge=0,
         description="Kubernetes mode: start a training Job once this many labelled drawings were saved after the newest"
-        " one the serving model was trained on (0: never; locally, run `make retrain`). Needs"
-        " DIGITS_SYNCER_DRAWINGS_STORE_URL.",
+        " one the serving model was trained on and after the last Job started (0: never; locally, run `make retrain`)."
+        " Needs DIGITS_SYNCER_DRAWINGS_STORE_URL.",
     )
     retrain_min_interval_s: float = Field(
         default=6 * 3600.0,
@@ -214,7 +214,9 @@ class RetrainSettings(_Group):
         description="Least time between the starts of two training Jobs, whatever their outcome, in seconds.",
     )
     retrain_pod_template: str = Field(
-        default="digits-retrain", min_length=1, description="The PodTemplate a training Job runs."
+        default="digits-retrain",
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$",
+        description="The PodTemplate a training Job runs (its Jobs are named <template>-<UTC time>).",
     )
     retrain_deadline_s: int = Field(
         default=3600, ge=60, description="A training Job still running after this many seconds is stopped."

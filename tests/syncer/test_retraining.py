@@ -76,3 +76,53 @@ def test_a_job_runs_the_template_once_from_the_serving_pin_to_publish_its_tag():
     (train,) = pod["spec"]["containers"]
     assert {e["name"]: e["value"] for e in train["env"]} == {"KEEP": "1", TAG_ENV: "retrain-x"}
     assert TEMPLATE["template"]["spec"]["restartPolicy"] == "OnFailure"  # the template itself is left alone
+
+
+class _Jobs:
+    """The cluster's training Jobs, as ``KubeTrainingJobs`` reports them (``test_retrain_in_cluster`` runs the
+    real one against a control plane); records the Jobs started."""
+
+    def __init__(self, last_started):
+        self.last_started, self.started = last_started, []
+
+    def observe(self):
+        return TrainingJobs((), self.last_started)
+
+    def start(self, tag, pin, now):
+        self.started.append((tag, pin))
+        return f"job-{len(self.started)}"
+
+
+@pytest.mark.parametrize(
+    ("serving_newest", "last_job", "counted_after"),
+    [
+        (None, None, None),  # a model trained on no drawings, no Job yet: every drawing counts
+        (NOW - timedelta(days=2), None, NOW - timedelta(days=2)),
+        (NOW - timedelta(days=2), NOW - timedelta(days=1), NOW - timedelta(days=1)),  # a refused run's drawings
+        (NOW - timedelta(hours=7), NOW - timedelta(days=1), NOW - timedelta(hours=7)),
+    ],
+)
+def test_drawings_count_from_the_serving_models_data_or_the_last_job_whichever_is_later(
+    serving_newest, last_job, counted_after
+):
+    from digits_syncer.retrain_trigger import RetrainTrigger
+
+    asked = []
+
+    def drawings_after(after):
+        asked.append(after)
+        return 300
+
+    jobs = _Jobs(last_job)
+    trigger = RetrainTrigger(
+        rules=RULES,
+        tag_prefix="retrain-",
+        jobs=jobs,
+        serving_data_newest=lambda: serving_newest,
+        drawings_after=drawings_after,
+        serving_pin=lambda: Pin("v1.4.0"),
+        clock=lambda: NOW,
+    )
+    decision = trigger.tick()
+    assert asked == [counted_after]
+    assert decision.start and jobs.started == [("retrain-20261205T221500Z", Pin("v1.4.0"))]
