@@ -226,7 +226,8 @@ def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None
         require_digest=settings.source.require_digest,
         proposals=recorder if record.record_mode is RecordMode.PULL_REQUEST else None,
     )
-    return Wiring(syncer, leader=elector.acquire, retrain=_retrain_trigger(settings, api, syncer))
+    retrain = None if dry_run else _retrain_trigger(settings, api, syncer)  # --dry-run changes nothing
+    return Wiring(syncer, leader=elector.acquire, retrain=retrain)
 
 
 def _retrain_trigger(settings: SyncerSettings, api: Any, syncer: Syncer) -> Callable[[], object] | None:

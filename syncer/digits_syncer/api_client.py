@@ -16,6 +16,7 @@ import numpy as np
 from digits_bundle.evaluation import compute_metrics
 from digits_bundle.manifest import Metrics
 from digits_syncer.gate import ServingLabels, ServingScore
+from digits_syncer.ports import GateUnavailable
 
 log = logging.getLogger("digits_syncer.api_client")
 BATCH = 64
@@ -85,30 +86,43 @@ def _path(value: object, *keys: str) -> dict[str, Any] | None:
 
 
 def serving_score(api_url: str | None, timeout_s: float) -> ServingScore:
+    """The serving model's scores on the gate's digits, through the api. None when there is nothing to compare
+    with (no api configured, or a model of other labels); ``GateUnavailable`` when the api cannot say now."""
+
     def score(labels: list[int], images: np.ndarray, targets: np.ndarray) -> Metrics | None:
         if not api_url:
             return None
         try:
             with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
-                served = json.load(response)
+                served = json.loads(response.read(MAX_MODEL_BYTES))
+            if not isinstance(served, dict):
+                raise ValueError("GET /model did not answer a JSON object")
             if served.get("labels") != labels:
                 log.info("serving model has labels %s, candidate %s: no comparison", served.get("labels"), labels)
                 return None
-            predicted: list[int] = []
-            for start in range(0, len(images), BATCH):
-                body = json.dumps({"instances": images[start : start + BATCH].reshape(-1, 784).tolist()}).encode()
-                request = urllib.request.Request(
-                    f"{api_url}/predict/batch", data=body, headers={"Content-Type": "application/json"}
-                )
-                with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                    predicted += [p["prediction"] for p in json.load(response)["predictions"]]
-        except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
-            log.warning("could not score the serving model at %s: %s", api_url, error)
-            return None
+            predicted = [p for start in range(0, len(images), BATCH) for p in _batch(api_url, images, start, timeout_s)]
+        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError, RecursionError) as error:
+            raise GateUnavailable(
+                f"could not score the serving model at {api_url}: {type(error).__name__}: {error}"
+            ) from error
         index = {label: n for n, label in enumerate(labels)}
-        if len(predicted) != len(targets) or any(not (type(p) is int and p in index) for p in predicted):
-            log.warning("the api at %s answered predictions that do not match the digits sent", api_url)
-            return None
-        return compute_metrics(targets, np.array([index[p] for p in predicted]), labels, "serving")
+        found = [index.get(p, -1) if type(p) is int else -1 for p in predicted]
+        if len(found) != len(targets) or -1 in found:
+            raise GateUnavailable(f"the api at {api_url} answered predictions that do not match the digits sent")
+        return compute_metrics(targets, np.array(found), labels, "serving")
 
     return score
+
+
+def _batch(api_url: str, images: np.ndarray, start: int, timeout_s: float) -> list[object]:
+    """The api's predicted labels for ``images[start:start + BATCH]`` (``ValueError``: an answer of another shape)."""
+    body = json.dumps({"instances": images[start : start + BATCH].reshape(-1, 784).tolist()}).encode()
+    request = urllib.request.Request(
+        f"{api_url}/predict/batch", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        answer = json.loads(response.read(MAX_MODEL_BYTES))
+    predictions = answer.get("predictions") if isinstance(answer, dict) else None
+    if not isinstance(predictions, list) or not all(isinstance(p, dict) for p in predictions):
+        raise ValueError("POST /predict/batch did not answer a list of predictions")
+    return [p.get("prediction") for p in predictions]

@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 
 from digits_syncer.backoff import backoff, bounded_wait
 from digits_syncer.health_server import Health, SyncerMetrics
-from digits_syncer.ports import Interrupted, KubernetesUnavailable, RecordError, SourceError
+from digits_syncer.ports import GateUnavailable, Interrupted, KubernetesUnavailable, RecordError, SourceError
 from digits_syncer.reconcile import Outcome, Syncer
 
 log = logging.getLogger("digits_syncer")
-TEMPORARY_ERRORS = (SourceError, KubernetesUnavailable, RecordError, OSError)
+TEMPORARY_ERRORS = (SourceError, KubernetesUnavailable, RecordError, GateUnavailable, OSError)
 
 
 def run_forever(

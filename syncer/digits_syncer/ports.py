@@ -58,6 +58,12 @@ class Rejected(ValueError):
     """The release failed the gate; the message is the reason recorded."""
 
 
+class GateUnavailable(RuntimeError):
+    """The gate could not compare the release with the serving model now (the api did not answer, or answered
+    nonsense): neither accepted nor refused; tried again at the next poll. A gate that skipped the comparison
+    instead would let anyone who can slow the api down get a worse model past it."""
+
+
 @dataclass(frozen=True)
 class Accepted:
     """A release that passed the gate, as the bundle zip to record (in the reconcile's scratch folder)."""

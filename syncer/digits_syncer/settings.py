@@ -312,10 +312,10 @@ class SyncerSettings(BaseModel):
             )
         if self.rollout.mode == "kubernetes" and self.source.source_dir is not None:
             raise ValueError(f"{ENV_PREFIX}SOURCE_DIR is for local mode only; kubernetes mode reads GitHub")
-        if self.retrain.retrain_after_drawings and not self.gate.drawings_store_url:
+        if self.retrain.retrain_after_drawings and not (self.gate.drawings_store_url and self.gate.serving_api_url):
             raise ValueError(
-                f"{ENV_PREFIX}RETRAIN_AFTER_DRAWINGS counts drawings in the feedback store: set"
-                f" {ENV_PREFIX}DRAWINGS_STORE_URL"
+                f"{ENV_PREFIX}RETRAIN_AFTER_DRAWINGS counts drawings in the feedback store since the serving model's"
+                f" data: set {ENV_PREFIX}DRAWINGS_STORE_URL and {ENV_PREFIX}SERVING_API_URL"
             )
         return self
 

@@ -13,10 +13,11 @@ from digits_bundle.bundle import verify_directory, zip_bundle
 from digits_bundle.evaluation import compute_metrics, evaluate_model
 from digits_bundle.runtime import load_model
 from digits_syncer.gate import Gate, GateSettings
-from digits_syncer.ports import Rejected
+from digits_syncer.ports import GateUnavailable, Rejected
 from tests.support.archives import write_zip
 from tests.support.bundles import copy_bundle
 from tests.support.paths import FOREIGN_RELEASE
+from tests.support.servers import free_port
 
 SETTINGS = GateSettings(
     foreign_labels=[2, 7, 8], foreign_scale=255, min_accuracy=0.9, max_regression=0.02, holdout_size=1000
@@ -162,6 +163,20 @@ def test_the_serving_model_is_scored_through_the_api_as_the_candidate_is_locally
     assert through_api.confusion_matrix == local.confusion_matrix
     assert through_api.per_class == local.per_class
     assert serving_score(api.url, 10)([2, 7, 8], images, targets) is None  # other labels: not comparable
+
+
+def test_a_release_is_neither_accepted_nor_refused_while_the_serving_model_cannot_be_scored(
+    tmp_path, mnist, bundle_zip
+):
+    """An api that does not answer (down, or slowed by a flood of /predict) must not switch the comparison
+    off: the release waits for the next poll."""
+    from digits_syncer.api_client import serving_score
+
+    work = tmp_path / "work"
+    work.mkdir()
+    gate = Gate(SETTINGS, lambda: mnist, serving_score(f"http://127.0.0.1:{free_port()}", 2))
+    with pytest.raises(GateUnavailable, match=r"could not score the serving model at http://127\.0\.0\.1:"):
+        gate.check(bundle_zip, "v2.0.0", work)
 
 
 @pytest.mark.parametrize("allow", [False, True])
