@@ -31,6 +31,16 @@ def _labels(value: object) -> list[int] | None:
     return None
 
 
+def _served_model(api_url: str, timeout_s: float) -> dict[str, Any]:
+    """``GET /model``, read bounded; ``ValueError`` for an answer that is not a JSON object (the network's
+    and the parser's errors pass through to the caller, which knows what not knowing means for it)."""
+    with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
+        served = json.loads(response.read(MAX_MODEL_BYTES))
+    if not isinstance(served, dict):
+        raise ValueError("GET /model did not answer a JSON object")
+    return served
+
+
 def serving_labels(api_url: str | None, timeout_s: float) -> ServingLabels:
     """The labels of the model the api serves now (None when there is no api or it cannot tell)."""
 
@@ -38,12 +48,11 @@ def serving_labels(api_url: str | None, timeout_s: float) -> ServingLabels:
         if not api_url:
             return None
         try:
-            with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
-                served = json.loads(response.read(MAX_MODEL_BYTES))
+            served = _served_model(api_url, timeout_s)
         except (urllib.error.URLError, OSError, ValueError, RecursionError) as error:
             log.warning("could not read the serving model's labels at %s: %s", api_url, error)
             return None
-        found = _labels(served.get("labels")) if isinstance(served, dict) else None
+        found = _labels(served.get("labels"))
         if found is None:
             log.warning("the api at %s reports no labels for its model", api_url)
         return found
@@ -61,8 +70,7 @@ def serving_data_newest(api_url: str, timeout_s: float) -> Callable[[], datetime
 
     def newest() -> datetime | None:
         try:
-            with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
-                served = json.loads(response.read(MAX_MODEL_BYTES))
+            served = _served_model(api_url, timeout_s)
         except (urllib.error.URLError, OSError, ValueError, RecursionError) as error:
             raise ServingUnknown(f"could not read the serving model at {api_url}: {error}") from error
         store = _path(served, "training", "data", "store")
@@ -93,10 +101,7 @@ def serving_score(api_url: str | None, timeout_s: float) -> ServingScore:
         if not api_url:
             return None
         try:
-            with urllib.request.urlopen(f"{api_url}/model", timeout=timeout_s) as response:
-                served = json.loads(response.read(MAX_MODEL_BYTES))
-            if not isinstance(served, dict):
-                raise ValueError("GET /model did not answer a JSON object")
+            served = _served_model(api_url, timeout_s)
             if served.get("labels") != labels:
                 log.info("serving model has labels %s, candidate %s: no comparison", served.get("labels"), labels)
                 return None
