@@ -81,7 +81,8 @@ lint: $(DEV_STAMP) $(ACTIONLINT) ## ruff, format check, mypy, import contracts, 
 	shellcheck -x --source-path=SCRIPTDIR -S warning automation/*.sh automation/cluster/*.sh automation/cluster/node/*.sh store/postgres/*.sh .ci/run
 	cd automation/cluster/runc-capfilter && test -z "$$(gofmt -l .)" && go vet ./...
 
-docs: $(DEV_STAMP) ## Regenerate the README's configuration reference from the settings classes
+docs: $(DEV_STAMP) ## Regenerate the README's configuration reference and the DigitsModel CRD from the settings classes
+	$(PY) -m digits_syncer.model_resource > kubernetes/crds/digitsmodels.yaml
 	$(PY) -m docs.settings_reference
 
 control-plane-binaries: ## Build etcd and the Kubernetes control plane from the Go module proxy (cached)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Apply the kind overlay to the kind cluster and wait until the store, the api and the frontend have
 # rolled out.
-# The syncer waits for its configuration (DIGITS_SYNCER_DEPLOY_REPO and the token Secret, see README):
-# until then it stops at start saying so, and the app serves the baked-in model.
+# The syncer waits for its configuration (the DigitsModel's spec.record.repo and the token Secret, see README):
+# until then its status says so, and the app serves the baked-in model.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -11,6 +11,9 @@ kubectl=$(kubectl_bin)
 context="kind-$CLUSTER_NAME"
 # The folder of the store's local volume (kubernetes/overlays/kind/postgres-volume.yaml) on the node.
 docker exec "$CLUSTER_NAME-control-plane" mkdir -p /var/local/digits-postgres
+# The CRD first: the overlay holds a DigitsModel.
+"$kubectl" --context "$context" apply --server-side --force-conflicts -k "$repo/kubernetes/crds"
+"$kubectl" --context "$context" wait --for=condition=Established --timeout=60s crd/digitsmodels.digits.app
 "$kubectl" --context "$context" apply -k "$repo/kubernetes/overlays/kind"
 "$here/../store-secret.sh" "$kubectl" --context "$context"
 # The kind overlay's images keep their tag (dev) when rebuilt: stamping each pod template with the

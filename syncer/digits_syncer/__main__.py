@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from digits_bundle.token_file import TokenFileError
-from digits_syncer.ports import GatePort, Source
+from digits_syncer.ports import GatePort, Source, StateStore
 from digits_syncer.reconcile import Syncer
 from digits_syncer.settings import (
     GitHubSourceSettings,
@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     import numpy as np
     from sqlalchemy import Engine
 
+    from digits_syncer.controller import Built, ModelController
     from digits_syncer.gate import HeldOutDrawings, ServingLabels
+    from digits_syncer.kube import ConfigMapStateStore
 
 MAX_LOG_MESSAGE = 2000
 MAX_LOG_TRACEBACK = 8000
@@ -71,11 +73,15 @@ class _JsonFormatter(logging.Formatter):
 class Wiring:
     """What ``build`` wires from the settings."""
 
-    syncer: Syncer
+    syncer: Syncer | ModelController
     leader: Callable[[], bool]
     """True while this replica may act (takes or renews the Lease in kubernetes mode)."""
     retrain: Callable[[], object] | None = None
     """The retraining check after each reconcile (kubernetes mode, when retraining is on)."""
+    watch: Callable[[threading.Event, threading.Event], object] | None = None
+    """Starts watching the ``DigitsModel``: sets its first argument when the spec changes, until the second is set."""
+    interval_s: Callable[[], float] | None = None
+    """Seconds between polls when the spec in force says (None: DIGITS_SYNCER_POLL_INTERVAL_S)."""
 
 
 def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None = None) -> Wiring:
@@ -93,6 +99,8 @@ def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None 
     source = _release_source(settings.source, token, settings.operation.max_retry_wait_s, stop)
     if settings.rollout.mode == "local":
         return _local_mode(settings, source, dry_run)
+    if settings.rollout.model:
+        return _model_mode(settings, token, dry_run, stop)
     return _kubernetes_mode(settings, source, token, dry_run)
 
 
@@ -181,16 +189,44 @@ def _local_mode(settings: SyncerSettings, source: Source, dry_run: bool) -> Wiri
     return Wiring(syncer, leader=lambda: True)
 
 
-def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None, dry_run: bool) -> Wiring:
-    from digits_syncer.kube import ConfigMapStateStore, KubernetesApplier, LeaseElector
-    from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
+def _kube_api() -> Any:
     from kubernetes import client, config
 
     try:
         config.load_incluster_config()
     except config.ConfigException:
         config.load_kube_config()
-    api = client.ApiClient()
+    return client.ApiClient()
+
+
+def _elector(settings: SyncerSettings, api: Any) -> Callable[[], bool]:
+    from digits_syncer.kube import LeaseElector
+
+    rollout = settings.rollout
+    elector = LeaseElector(
+        api,
+        rollout.namespace,
+        rollout.lease,
+        identity=rollout.identity or socket.gethostname(),
+        duration_s=rollout.lease_duration_s,
+        timeout_s=rollout.kubernetes_timeout_s,
+    )
+    return elector.acquire
+
+
+def _state_configmap(settings: SyncerSettings, api: Any) -> ConfigMapStateStore:
+    from digits_syncer.kube import ConfigMapStateStore
+
+    rollout = settings.rollout
+    return ConfigMapStateStore(api, rollout.namespace, rollout.state_configmap, rollout.kubernetes_timeout_s)
+
+
+def _kubernetes_syncer(
+    settings: SyncerSettings, source: Source, *, token: str | None, api: Any, store: StateStore, dry_run: bool
+) -> Syncer:
+    from digits_syncer.kube import KubernetesApplier
+    from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
+
     record, rollout = settings.record, settings.rollout
     recorder = GitHubRepoWriter(
         settings.source.github_api_url,
@@ -205,29 +241,53 @@ def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None
             branch_prefix=record.pr_branch_prefix,
         ),
     )
-    timeout_s = rollout.kubernetes_timeout_s
-    elector = LeaseElector(
-        api,
-        rollout.namespace,
-        rollout.lease,
-        identity=rollout.identity or socket.gethostname(),
-        duration_s=rollout.lease_duration_s,
-        timeout_s=timeout_s,
-    )
-    syncer = Syncer(
+    return Syncer(
         source=source,
         gate=_gate(settings.gate, settings.source.request_timeout_s),
         recorder=recorder,
-        applier=KubernetesApplier(api, rollout.namespace, rollout.deployment, timeout_s),
-        store=ConfigMapStateStore(api, rollout.namespace, rollout.state_configmap, timeout_s),
+        applier=KubernetesApplier(api, rollout.namespace, rollout.deployment, rollout.kubernetes_timeout_s),
+        store=store,
         rules=settings.source.release_filter(),
         rollout_timeout_s=rollout.rollout_timeout_s,
         dry_run=dry_run,
         require_digest=settings.source.require_digest,
         proposals=recorder if record.record_mode is RecordMode.PULL_REQUEST else None,
     )
+
+
+def _kubernetes_mode(settings: SyncerSettings, source: Source, token: str | None, dry_run: bool) -> Wiring:
+    """Configured by the environment; the state in a ConfigMap."""
+    api = _kube_api()
+    syncer = _kubernetes_syncer(
+        settings, source, token=token, api=api, store=_state_configmap(settings, api), dry_run=dry_run
+    )
     retrain = None if dry_run else _retrain_trigger(settings, api, syncer)  # --dry-run changes nothing
-    return Wiring(syncer, leader=elector.acquire, retrain=retrain)
+    return Wiring(syncer, leader=_elector(settings, api), retrain=retrain)
+
+
+def _model_mode(settings: SyncerSettings, token: str | None, dry_run: bool, stop: threading.Event | None) -> Wiring:
+    """Configured by a ``DigitsModel``: each spec it is given is carried out by a syncer built from it."""
+    from digits_syncer.controller import Built, ModelController
+    from digits_syncer.model_client import DigitsModelClient, DigitsModelStateStore
+
+    api = _kube_api()
+    rollout = settings.rollout
+    model = DigitsModelClient(api, rollout.namespace, rollout.model, rollout.kubernetes_timeout_s)
+    store = DigitsModelStateStore(model, _state_configmap(settings, api))
+
+    def carry_out(spec: SyncerSettings) -> Built:
+        source = _release_source(spec.source, token, spec.operation.max_retry_wait_s, stop)
+        syncer = _kubernetes_syncer(spec, source, token=token, api=api, store=store, dry_run=dry_run)
+        return Built(syncer, None if dry_run else _retrain_trigger(spec, api, syncer))
+
+    controller = ModelController(model, store, settings, carry_out)
+    return Wiring(
+        controller,
+        leader=_elector(settings, api),
+        retrain=controller.retrain,
+        watch=model.watch_generations,
+        interval_s=lambda: controller.poll_interval_s,
+    )
 
 
 def _retrain_trigger(settings: SyncerSettings, api: Any, syncer: Syncer) -> Callable[[], object] | None:
@@ -322,9 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         serve_health(operation.health_port, health, metrics)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    wake = threading.Event()
+    if wiring.watch is not None:
+        wiring.watch(wake, stop)
     run_forever(
         syncer,
-        interval_s=operation.poll_interval_s,
+        interval_s=wiring.interval_s or operation.poll_interval_s,
         health=health,
         metrics=metrics,
         leader=leader,
@@ -332,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         max_wait_s=operation.max_retry_wait_s,
         backoff_s=operation.retry_backoff_s,
         after_reconcile=wiring.retrain,
+        wake=wake,
     )
     return 0
 

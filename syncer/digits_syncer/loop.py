@@ -7,20 +7,27 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from digits_syncer.backoff import backoff, bounded_wait
 from digits_syncer.health_server import Health, SyncerMetrics
 from digits_syncer.ports import GateUnavailable, Interrupted, KubernetesUnavailable, RecordError, SourceError
-from digits_syncer.reconcile import Outcome, Syncer
+from digits_syncer.reconcile import Outcome
 
 log = logging.getLogger("digits_syncer")
+STOP_CHECK_S = 0.5
+"""How often a wait that a spec change may end looks at the stop request too."""
 TEMPORARY_ERRORS = (SourceError, KubernetesUnavailable, RecordError, GateUnavailable, OSError)
 
 
+class Reconciler(Protocol):
+    def reconcile_once(self, retry: frozenset[str] = ...) -> Outcome: ...
+
+
 def run_forever(
-    syncer: Syncer,
+    syncer: Reconciler,
     *,
-    interval_s: float,
+    interval_s: float | Callable[[], float],
     health: Health,
     metrics: SyncerMetrics,
     leader: Callable[[], bool],
@@ -28,15 +35,17 @@ def run_forever(
     max_wait_s: float,
     backoff_s: Sequence[float],
     after_reconcile: Callable[[], object] | None = None,
+    wake: threading.Event | None = None,
 ) -> None:
     """Reconcile every ``interval_s`` until ``stop`` is set. No error ends the loop: temporary ones wait
     as long as the server asks or else the backoff step, unexpected ones are logged with their traceback
     and wait the backoff step (``backoff_s[n - 1]`` after n failures in a row, the last repeating); every
-    wait lies within [1 s, ``max_wait_s``] and ends early on ``stop``. ``after_reconcile`` (the retraining
+    wait lies within [1 s, ``max_wait_s``] and ends early on ``stop``, and on ``wake`` (a spec changed: act at once;
+    ``interval_s`` may then be a function, read before each wait). ``after_reconcile`` (the retraining
     check) runs after each successful reconcile while leading; its failures are logged and counted only."""
     failures = 0
     while not stop.is_set():
-        wait = interval_s
+        wait = interval_s() if callable(interval_s) else interval_s
         try:
             if leader():
                 metrics.leader.set(1)
@@ -65,7 +74,18 @@ def run_forever(
             wait = backoff(failures, backoff_s, max_wait_s)
             metrics.errors.labels(kind=type(error).__name__).inc()
             log.error("attempt #%d failed unexpectedly; will retry in %.0f s", failures, wait, exc_info=True)
-        stop.wait(wait)
+        pause(wait, stop, wake)
+
+
+def pause(seconds: float, stop: threading.Event, wake: threading.Event | None) -> None:
+    """Wait ``seconds``, less when ``stop`` or ``wake`` is set (``wake`` is cleared: one change, one early pass)."""
+    if wake is None:
+        stop.wait(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    while not (stop.is_set() or wake.is_set()) and (left := deadline - time.monotonic()) > 0:
+        wake.wait(min(left, STOP_CHECK_S))
+    wake.clear()
 
 
 def guarded(check: Callable[[], object], metrics: SyncerMetrics) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import overload
 
 from digits_syncer.ports import Accepted, AssetError, Opened, Rejected, Review, ReviewState
@@ -19,6 +19,7 @@ from digits_syncer.releases import (
     Release,
     asset_fingerprint,
     digest_check,
+    model_asset,
     tag_key,
     tag_problem,
 )
@@ -79,7 +80,24 @@ class Republished:
     reason: str
 
 
+@dataclass(frozen=True)
+class PinRefused:
+    """The release a ``DigitsModel`` pins may not be served (nothing is recorded: the spec is the operator's)."""
+
+    tag: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ServePinned:
+    """Serve a release that passed the gate before: write its recorded pin to git again, then roll it out."""
+
+    tag: str
+    pin: Pin
+
+
 Action = Idle | Resume | Deploy | Reject | Republished
+PinnedAction = Idle | Resume | Deploy | Reject | PinRefused | ServePinned
 
 
 def unchecked_digest(digest: str | None) -> str:
@@ -109,6 +127,48 @@ def plan(desired: Candidate | None, observed: Observed, require_digest: bool = F
     if digest_note and require_digest:
         return Reject(desired.release.tag, f"{digest_note}, and a checked digest is required")
     return Deploy(desired, digest_note)
+
+
+def pinned_release(releases: list[Release], tag: str, asset_pattern: str) -> Candidate | None:
+    """The release tagged ``tag`` and its model asset, whatever the policy's tag pattern or channel (a pin names
+    exactly one release; drafts never)."""
+    for release in releases:
+        asset = model_asset(release, asset_pattern) if release.tag == tag and not release.draft else None
+        if asset is not None:
+            return Candidate(release, asset)
+    return None
+
+
+def plan_pinned(tag: str, pinned: Candidate | None, observed: Observed, require_digest: bool = False) -> PinnedAction:
+    """What to do when the operator pins ``tag``: serve it if it passed the gate before, gate it if it never
+    was, refuse it if it was rejected or rolled back (``--retry TAG`` forgets that) or is not there."""
+    state, running = observed.state, observed.running
+    in_flight = _in_flight(pinned, state) if pinned is not None else None
+    if isinstance(in_flight, Resume):
+        return in_flight
+    if tag == running.version:
+        return Idle(f"{tag} is serving, as pinned")
+    refusal = _pin_refusal(tag, state)
+    if refusal:
+        return PinRefused(tag, refusal)
+    if tag in state.accepted:
+        return ServePinned(tag, state.accepted[tag])
+    if pinned is None:
+        return PinRefused(tag, f"no release is tagged {tag} with a model asset")
+    action = plan(pinned, Observed(running, replace(state, pending=None, proposal=None)), require_digest)
+    return action if isinstance(action, Deploy | Reject) else Idle(f"{tag}: {action}")
+
+
+def _pin_refusal(tag: str, state: SyncerState) -> str | None:
+    """Why ``tag`` may not be pinned, whatever the releases hold (None: it may)."""
+    problem = tag_problem(tag)
+    if problem:
+        return problem
+    if tag in state.failed:
+        return f"release {tag} was rolled back: {state.failed[tag]}"
+    if tag in state.rejected:
+        return f"release {tag} was rejected: {state.rejected[tag]}"
+    return None
 
 
 def _in_flight(desired: Candidate | None, state: SyncerState) -> Resume | Idle | None:
@@ -317,6 +377,16 @@ def after_review(proposal: Proposal, review: Review, running: Pin) -> RollOut | 
     asset = proposal.asset if pin == proposal.pin else ""
     pending = PendingRollout(pin.version, pin, running, review.merge_commit, asset)
     return RollOut(pending, patch=running != pin)
+
+
+PIN_REASON = "pinned by the operator"
+"""Why a pinned release's pin is written to git again (its commit message says so)."""
+
+
+def serve_pinned(action: ServePinned, running: Pin) -> RollOut:
+    """Roll out the pinned release once git names it again."""
+    pending = PendingRollout(tag=action.tag, pin=action.pin, previous=running)
+    return RollOut(pending, patch=running != action.pin)
 
 
 def pin_to_restore(state: SyncerState) -> RestorePin | None:

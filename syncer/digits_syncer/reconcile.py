@@ -16,11 +16,13 @@ from enum import StrEnum
 from pathlib import Path
 
 from digits_syncer.plan import (
+    PIN_REASON,
     Candidate,
     Complete,
     GateRelease,
     Idle,
     Observed,
+    PinRefused,
     ProposePin,
     ProposeRelease,
     RecordRelease,
@@ -30,6 +32,7 @@ from digits_syncer.plan import (
     Resume,
     RollBack,
     RollOut,
+    ServePinned,
     after_gate,
     after_propose,
     after_record,
@@ -38,9 +41,12 @@ from digits_syncer.plan import (
     after_rollout,
     first_step,
     pin_to_restore,
+    pinned_release,
     plan,
+    plan_pinned,
     propose_pin,
     propose_release,
+    serve_pinned,
     to_withdraw,
 )
 from digits_syncer.ports import (
@@ -74,10 +80,23 @@ class Outcome(StrEnum):
     DEPLOYED = "deployed"
     REJECTED = "rejected"
     ROLLED_BACK = "rolled-back"
+    PIN_REFUSED = "pin-refused"
+    """The pinned release may not be served (rejected, rolled back, or not there)."""
+    SUSPENDED = "suspended"
+    """The ``DigitsModel`` is suspended: nothing was read or changed but what the status reports."""
 
     @property
     def exit_code(self) -> int:
-        return {"rejected": 3, "rolled-back": 4}.get(self.value, 0)
+        return {"rejected": 3, "pin-refused": 3, "rolled-back": 4}.get(self.value, 0)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What the last reconcile saw, for the ``DigitsModel`` status: the newest release the policy admits (whatever
+    became of it) and, when a pin was refused, why."""
+
+    newest: str | None = None
+    pin_refusal: str = ""
 
 
 @dataclass
@@ -97,6 +116,10 @@ class Syncer:
     proposals: Proposals | None = None
     """Pull-request mode (None: push mode): releases and roll backs are recorded through pull requests,
     and a release rolls out only once its pull request is merged."""
+    pin: str = ""
+    """Serve exactly this release (a ``DigitsModel``'s ``spec.pin``; "": the policy's newest)."""
+    seen: Sighting = Sighting()
+    """What the last reconcile saw (set by ``reconcile_once``)."""
 
     def reconcile_once(self, retry: frozenset[str] = frozenset()) -> Outcome:
         state = self.store.load()
@@ -109,7 +132,16 @@ class Syncer:
             merged_or_closed = self._review(state, running, self.proposals)
             if merged_or_closed is not None:
                 return merged_or_closed
-        chosen = select_release(self.source.list_releases().releases, self.rules, skip=state.skipped())
+        releases = self.source.list_releases().releases
+        newest = select_release(releases, self.rules)
+        self.seen = Sighting(newest.tag if newest is not None else None)
+        if self.pin:
+            return self._reconcile_pinned(state, running, releases)
+        return self._reconcile_policy(state, running, releases)
+
+    def _reconcile_policy(self, state: SyncerState, running: Pin, releases: list[Release]) -> Outcome:
+        """Serve the newest release the policy admits."""
+        chosen = select_release(releases, self.rules, skip=state.skipped())
         action = plan(self._candidate(chosen), Observed(running, state), self.require_digest)
         if isinstance(action, Idle) or self.dry_run:
             return self._idle(action)
@@ -125,6 +157,32 @@ class Syncer:
             log.warning("release %s: %s; its bytes are not checked against one", tag, action.unchecked_digest)
             state = state.with_note("unchecked-digest", tag, action.unchecked_digest, self.clock())
         return self._deploy(state, first_step(action, running))
+
+    def _reconcile_pinned(self, state: SyncerState, running: Pin, releases: list[Release]) -> Outcome:
+        pinned = pinned_release(releases, self.pin, self.rules.asset_pattern)
+        action = plan_pinned(self.pin, pinned, Observed(running, state), self.require_digest)
+        if isinstance(action, PinRefused):
+            self.seen = Sighting(self.seen.newest, clip(action.reason))
+            log.warning("the pinned release %s is not served: %s", action.tag, action.reason)
+            return Outcome.PIN_REFUSED
+        if isinstance(action, Idle) or self.dry_run:
+            return self._idle(action)
+        if isinstance(action, Reject):
+            return self._reject(state, action)
+        if isinstance(action, Resume):
+            return self._roll_out(state, first_step(action, running))
+        if isinstance(action, ServePinned):
+            return self._serve_pinned(state, action, running)
+        return self._deploy(state, first_step(action, running))
+
+    def _serve_pinned(self, state: SyncerState, action: ServePinned, running: Pin) -> Outcome:
+        """Write the pin of a release accepted before back to git (through review in pull-request mode), then
+        roll it out: the way an operator rolls back by hand."""
+        state = self._restore_pin(state, RestorePin(action.pin, PIN_REASON))
+        roll_out = serve_pinned(action, running)
+        state = self._save(state.with_pending(roll_out.pending, PIN_REASON, self.clock()))
+        self.applier.event("ModelPinned", f"model {action.tag} is pinned: rolling it out")
+        return self._roll_out(state, roll_out)
 
     def _catch_up(self, state: SyncerState) -> SyncerState:
         """What earlier reconciles left undone in git: a roll back to record, superseded pull requests to

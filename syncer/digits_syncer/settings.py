@@ -181,8 +181,18 @@ class RolloutSettings(_Group):
     )
     namespace: str = Field(default="digits", description="Namespace of the api Deployment and the syncer's objects.")
     deployment: str = Field(default="digits-api", description="The api Deployment.")
+    model: str = Field(
+        default="",
+        pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$",
+        description="The DigitsModel (in DIGITS_SYNCER_NAMESPACE) whose spec says what to serve and how, and whose"
+        " status the syncer writes; its spec then replaces the variables of the source, gate, record, rollout and"
+        " retraining groups. Empty: those variables configure the syncer, and its state is kept in"
+        " DIGITS_SYNCER_STATE_CONFIGMAP.",
+    )
     state_configmap: str = Field(
-        default="digits-syncer-state", description="ConfigMap holding what was deployed, rejected or rolled back."
+        default="digits-syncer-state",
+        description="ConfigMap holding what was deployed, rejected or rolled back (with a DigitsModel: read once, to"
+        " move an earlier version's state into its status).",
     )
     lease: str = Field(default="digits-syncer", description="Lease electing the one active syncer.")
     lease_duration_s: int = Field(
@@ -305,7 +315,7 @@ class SyncerSettings(BaseModel):
 
     @model_validator(mode="after")
     def _kubernetes_mode_records_in_git(self) -> Self:
-        if self.rollout.mode == "kubernetes" and not self.record.deploy_repo:
+        if self.rollout.mode == "kubernetes" and not self.rollout.model and not self.record.deploy_repo:
             raise ValueError(
                 f"kubernetes mode commits every accepted bundle to a deployment repository: set"
                 f" {ENV_PREFIX}DEPLOY_REPO (owner/name)"

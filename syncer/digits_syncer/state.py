@@ -38,6 +38,10 @@ def _newest(entries: Mapping[str, str], count: int) -> dict[str, str]:
     return {clip(key, MAX_TEXT // 4): clip(value) for key, value in list(entries.items())[-count:]}
 
 
+def _newest_pins(entries: Mapping[str, Pin], count: int) -> dict[str, Pin]:
+    return {key: pin for key, pin in list(entries.items())[-count:]}
+
+
 def _recorded(entries: Mapping[str, str], key: str, reason: str) -> dict[str, str]:
     """``entries`` with ``key`` recorded as the newest, within ``MAX_RECORDED``."""
     older = {name: why for name, why in entries.items() if name != key}
@@ -103,6 +107,9 @@ class SyncerState:
     superseded: tuple[Proposal, ...] = ()
     """Pull requests of older releases a newer proposal replaced, closed first thing each reconcile."""
     history: tuple[Mapping[str, str], ...] = ()
+    accepted: Mapping[str, Pin] = field(default_factory=dict)
+    """Release tag -> the pin recorded in git when it passed the gate: what a ``DigitsModel`` may pin without
+    gating it again (the newest ``MAX_RECORDED``)."""
 
     def skipped(self, retry: frozenset[str] = frozenset()) -> frozenset[str]:
         return (frozenset(self.rejected) | frozenset(self.failed)) - retry
@@ -137,11 +144,23 @@ class SyncerState:
 
     def with_pending(self, pending: PendingRollout, detail: str, at: datetime) -> SyncerState:
         """``pending`` was gated and recorded in git; its rollout starts (a restart resumes it)."""
-        return replace(self, pending=pending).with_note("recorded", pending.tag, detail, at)
+        return replace(self, pending=pending, accepted=self._with_accepted(pending)).with_note(
+            "recorded", pending.tag, detail, at
+        )
+
+    def _with_accepted(self, pending: PendingRollout) -> dict[str, Pin]:
+        older = {tag: pin for tag, pin in self.accepted.items() if tag != pending.tag}
+        return _newest_pins({**older, pending.tag: pending.pin}, MAX_RECORDED)
 
     def with_deployed(self, pending: PendingRollout, detail: str, at: datetime) -> SyncerState:
         """The rollout of ``pending`` completed: its tag is what runs."""
-        done = replace(self, pending=None, deployed=pending.tag, deployed_asset=pending.asset)
+        done = replace(
+            self,
+            pending=None,
+            deployed=pending.tag,
+            deployed_asset=pending.asset,
+            accepted=self._with_accepted(pending),
+        )
         return done.with_note("deployed", pending.tag, detail, at)
 
     def with_rollback(self, pending: PendingRollout, reason: str, at: datetime) -> SyncerState:
@@ -171,7 +190,8 @@ class SyncerState:
     def with_merged(self, pending: PendingRollout, detail: str, at: datetime) -> SyncerState:
         """The open proposal was merged: the pin its merge commit names is ``pending``'s, rolled out next."""
         tag = self.proposal.tag if self.proposal is not None else pending.tag
-        return replace(self, proposal=None, pending=pending).with_note("merged", tag, detail, at)
+        merged = replace(self, proposal=None, pending=pending, accepted=self._with_accepted(pending))
+        return merged.with_note("merged", tag, detail, at)
 
     def with_proposal_closed(self, reason: str, at: datetime) -> SyncerState:
         """The open proposal was closed without being merged: its release is recorded as rejected."""
@@ -196,18 +216,21 @@ class SyncerState:
 
     def to_json(self) -> str:
         """The state as JSON (ASCII), within ``MAX_STATE_BYTES``: the oldest history, then the oldest
-        rejections and failures are dropped until it fits (the caps make that rare)."""
+        rejections and failures, then the oldest accepted pins are dropped until it fits (the caps make that rare)."""
         data = asdict(self)
         data["rejected"] = _newest(self.rejected, MAX_RECORDED)
         data["failed"] = _newest(self.failed, MAX_RECORDED)
         data["history"] = list(self.history[-HISTORY_LENGTH:])
         text = json.dumps(data, indent=1)
-        while len(text) > MAX_STATE_BYTES and (data["history"] or data["rejected"] or data["failed"]):
+        shrinkable = ("history", "rejected", "failed", "accepted")
+        while len(text) > MAX_STATE_BYTES and any(data[name] for name in shrinkable):
             if data["history"]:
                 data["history"] = data["history"][len(data["history"]) // 2 + 1 :]
-            else:
+            elif data["rejected"] or data["failed"]:
                 longer = "rejected" if len(data["rejected"]) >= len(data["failed"]) else "failed"
                 data[longer] = _newest(data[longer], len(data[longer]) // 2)
+            else:
+                data["accepted"] = dict(list(data["accepted"].items())[len(data["accepted"]) // 2 + 1 :])
             text = json.dumps(data, indent=1)
         return text
 
@@ -237,6 +260,9 @@ class SyncerState:
             proposal=_proposal(proposal) if proposal else None,
             superseded=tuple(_proposal(p) for p in data.get("superseded", []))[-MAX_SUPERSEDED:],
             history=tuple(data.get("history", []))[-HISTORY_LENGTH:],
+            accepted=_newest_pins(
+                {str(tag): Pin(**pin) for tag, pin in data.get("accepted", {}).items()}, MAX_RECORDED
+            ),
         )
 
 

@@ -9,15 +9,13 @@ import pytest
 import yaml
 
 from digits_bundle.pin_env import MODEL_SHA256, MODEL_URL
-from tests.support.manifests import KUSTOMIZATIONS, NAMESPACE, objects, pod_templates, render
+from tests.support.manifests import KUSTOMIZATIONS, NAMESPACE, apply_project, objects, pod_templates, render
 
 
 @pytest.fixture(scope="module")
 def namespace(control_plane):
     """The kind overlay applied for real, so dry runs of every tree meet existing objects too."""
-    control_plane.kubectl(
-        "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render("kubernetes/overlays/kind")
-    )
+    apply_project(control_plane)
     return next(o for o in objects("kubernetes/base") if o["kind"] == "Namespace")
 
 

@@ -6,14 +6,14 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from kubernetes import client
-from tests.support.manifests import render
+from tests.support.manifests import apply_project
 
 SYNCER = "system:serviceaccount:digits:digits-syncer"
 
 
 @pytest.fixture(scope="module")
 def applied(control_plane):
-    control_plane.kubectl("apply", "--server-side", "-f", "-", stdin=render("kubernetes/overlays/kind"))
+    apply_project(control_plane)
     control_plane.kubectl("create", "namespace", "elsewhere", check=False)
     control_plane.kubectl("create", "deployment", "other", "--image=nginx", "-n", "digits", check=False)
     control_plane.kubectl(

@@ -45,3 +45,10 @@ def pod_templates(path: str) -> dict[str, dict[str, Any]]:
             template["spec"].setdefault("volumes", []).append(volume)
         templates[name] = template
     return templates
+
+
+def apply_project(plane: Any, overlay: str = "kubernetes/overlays/kind") -> None:
+    """The CRDs (established first: the overlay holds a ``DigitsModel``), then ``overlay``, applied server-side."""
+    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render("kubernetes/crds"))
+    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/digitsmodels.digits.app")
+    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render(overlay))

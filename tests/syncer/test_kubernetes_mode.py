@@ -21,7 +21,7 @@ from kubernetes import client
 from tests.support.bundles import publish_bundle
 from tests.support.control_plane import NodeSimulator
 from tests.support.github_server import Fault
-from tests.support.manifests import render
+from tests.support.manifests import apply_project
 
 SYNCER = "system:serviceaccount:digits:digits-syncer"
 STALLING = "v-stalls"
@@ -29,9 +29,7 @@ STALLING = "v-stalls"
 
 @pytest.fixture(scope="module")
 def cluster(control_plane):
-    control_plane.kubectl(
-        "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render("kubernetes/overlays/kind")
-    )
+    apply_project(control_plane)
     control_plane.kubectl(
         "-n", "digits", "patch", "deployment", "digits-api", "-p", '{"spec":{"progressDeadlineSeconds":6}}'
     )

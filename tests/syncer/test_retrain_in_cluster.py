@@ -23,7 +23,7 @@ from digits_syncer.state import Pin
 from digits_syncer.training_jobs import TAG_ENV, KubeTrainingJobs
 from kubernetes import client
 from tests.support.feedback import store_drawings
-from tests.support.manifests import render
+from tests.support.manifests import apply_project
 
 SYNCER = "system:serviceaccount:digits:digits-syncer"
 PIN = Pin("v1.4.0", "https://models.example/mnist-cnn-v1.4.0.zip", "c" * 64)
@@ -31,9 +31,7 @@ PIN = Pin("v1.4.0", "https://models.example/mnist-cnn-v1.4.0.zip", "c" * 64)
 
 @pytest.fixture(scope="module")
 def cluster(control_plane):
-    control_plane.kubectl(
-        "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render("kubernetes/overlays/kind")
-    )
+    apply_project(control_plane)
     return control_plane
 
 

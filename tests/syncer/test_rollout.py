@@ -8,7 +8,7 @@ from digits_syncer.kube import wait_for_rollout
 from digits_syncer.rollout import RolloutState, rollout_status
 from kubernetes import client
 from tests.support.control_plane import NodeSimulator
-from tests.support.manifests import render
+from tests.support.manifests import apply_project
 
 
 def _deployment(generation=2, observed=2, replicas=2, updated=2, total=2, available=2, conditions=()):
@@ -48,9 +48,7 @@ def test_rollout_status_table(deployment, state, message):
 
 @pytest.fixture(scope="module")
 def cluster(control_plane):
-    control_plane.kubectl(
-        "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render("kubernetes/overlays/kind")
-    )
+    apply_project(control_plane)
     stalled_version = "never-ready"
     simulator = NodeSimulator(
         control_plane,

@@ -1,0 +1,135 @@
+"""The ``DigitsModel`` resource through the ``kubernetes`` client: read it, replace its status (optimistic
+concurrency), keep the syncer's state in that status, and watch it so a spec change acts at once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from digits_syncer.kube import CONFLICT_ATTEMPTS, ConfigMapStateStore, call
+from digits_syncer.model_resource import GROUP, PLURAL, VERSION
+from digits_syncer.model_status import state_document, state_from_document
+from digits_syncer.state import SyncerState
+from kubernetes import client, watch
+
+log = logging.getLogger("digits_syncer.model")
+WATCH_S = 60
+"""How long one watch request lasts before it is opened again."""
+
+
+class ModelMissing(RuntimeError):
+    """The ``DigitsModel`` the syncer is told to follow does not exist (yet): nothing is done until it does."""
+
+
+class DigitsModelClient:
+    def __init__(self, api: Any, namespace: str, name: str, timeout_s: float) -> None:
+        self._custom = client.CustomObjectsApi(api)
+        self.namespace, self.name, self._timeout = namespace, name, timeout_s
+
+    def read(self) -> dict[str, Any]:
+        try:
+            found: dict[str, Any] = call(
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                self.name,
+                _request_timeout=self._timeout,
+            )
+        except ApiException as error:
+            if error.status == 404:
+                raise ModelMissing(
+                    f"no DigitsModel {self.namespace}/{self.name}: create it (kubernetes/base)"
+                ) from error
+            raise
+        return found
+
+    def update_status(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Replace the status with ``change(current status)``, read afresh when another writer got there first."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            current = self.read()
+            current["status"] = change(dict(current.get("status") or {}))
+            try:
+                call(
+                    self._custom.replace_namespaced_custom_object_status,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    self.name,
+                    current,
+                    _request_timeout=self._timeout,
+                )
+                return
+            except ApiException as error:
+                if error.status == 409 and attempt < CONFLICT_ATTEMPTS:
+                    continue
+                raise
+
+    def watch_generations(self, wake: threading.Event, stop: threading.Event) -> threading.Thread:
+        """A thread that sets ``wake`` whenever the resource's spec changes (its generation), until ``stop``."""
+        thread = threading.Thread(target=self._watch, args=(wake, stop), name="digitsmodel-watch", daemon=True)
+        thread.start()
+        return thread
+
+    def _watch(self, wake: threading.Event, stop: threading.Event) -> None:
+        seen: int | None = None
+        while not stop.is_set():
+            stream = watch.Watch()
+            try:
+                for event in stream.stream(
+                    self._custom.list_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    self.namespace,
+                    PLURAL,
+                    field_selector=f"metadata.name={self.name}",
+                    timeout_seconds=WATCH_S,
+                    _request_timeout=WATCH_S + 10,
+                ):
+                    generation = ((event.get("object") or {}).get("metadata") or {}).get("generation")
+                    if generation != seen:
+                        seen = generation
+                        wake.set()
+                    if stop.is_set():
+                        break
+            except Exception as error:  # the API server restarts, the watch expires: watch again
+                log.debug("watching the DigitsModel: %s", error)
+                stop.wait(5)
+            finally:
+                stream.stop()
+
+
+class DigitsModelStateStore:
+    """The syncer's state in the ``DigitsModel`` status. The first load of a resource whose status holds none
+    takes the state ConfigMap of earlier versions (when there is one), so upgrading forgets nothing."""
+
+    def __init__(self, model: DigitsModelClient, legacy: ConfigMapStateStore | None) -> None:
+        self._model, self._legacy = model, legacy
+
+    def load(self) -> SyncerState:
+        status = self._model.read().get("status") or {}
+        if "syncer" in status:
+            return state_from_document(status.get("syncer"), status.get("history"))
+        return self._migrated()
+
+    def _migrated(self) -> SyncerState:
+        if self._legacy is None:
+            return SyncerState()
+        try:
+            state = self._legacy.load()
+        except ApiException as error:
+            if error.status in (403, 404):
+                return SyncerState()
+            raise
+        log.info("the state ConfigMap of an earlier version is taken into the DigitsModel status")
+        return state
+
+    def save(self, state: SyncerState) -> None:
+        memory, history = state_document(state)
+        self._model.update_status(lambda status: {**status, "syncer": memory, "history": history})
