@@ -8,7 +8,6 @@ memory cleared) and puts the configuration back when it ends.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +17,10 @@ from kubernetes import client
 from tests.support.github_server import FakeGitHub, fake_github
 from tests.support.kind import KindCluster, kind_cluster, postgres_ready
 from tests.support.paths import REPO
+from tests.support.rollouts import set_model_spec
 
 OVERLAY = REPO / "kubernetes" / "overlays" / "kind"
+CRDS = REPO / "kubernetes" / "crds"
 DEPLOYMENTS = ("digits-api", "digits-frontend", "digits-syncer")
 ROLLOUT_TIMEOUT_S = 90
 
@@ -52,8 +53,11 @@ def _wait_for_rollouts(cluster: KindCluster, deployments: tuple[str, ...] = DEPL
 @pytest.fixture(scope="session")
 def system(cluster, hub) -> Iterator[KindCluster]:
     """The deployed system serving the baked-in model, its syncer polling the local GitHub every 2 s."""
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/digitsmodels.digits.app")
     cluster.kubectl("apply", "-k", str(OVERLAY))
     cluster.kubectl("patch", "configmap", "digits-syncer-state", "--type=merge", "-p", '{"data":{"state.json":"{}"}}')
+    cluster.kubectl("patch", "digitsmodel", "digits", "--subresource=status", "--type=merge", "-p", '{"status":null}')
     secret = cluster.kubectl(
         "create",
         "secret",
@@ -65,19 +69,20 @@ def system(cluster, hub) -> Iterator[KindCluster]:
         "json",
     )
     cluster.kubectl("apply", "-f", "-", stdin=secret)
-    settings = {
-        "DIGITS_SYNCER_GITHUB_API_URL": hub.url,
-        "DIGITS_SYNCER_SOURCE_REPO": f"{hub.owner}/{hub.source}",
-        "DIGITS_SYNCER_DEPLOY_REPO": f"{hub.owner}/{hub.deploy}",
-        "DIGITS_SYNCER_POLL_INTERVAL_S": "2",
-        "DIGITS_SYNCER_ROLLOUT_TIMEOUT_S": str(ROLLOUT_TIMEOUT_S),
+    spec = {
+        "source": {"githubApiUrl": hub.url, "repo": f"{hub.owner}/{hub.source}", "pollIntervalSeconds": 2},
+        "record": {"repo": f"{hub.owner}/{hub.deploy}"},
+        "rollout": {"timeoutSeconds": ROLLOUT_TIMEOUT_S},
+        "pin": None,
+        "suspend": False,
     }
-    cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps({"data": settings}))
+    set_model_spec(cluster, spec)
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     _wait_for_rollouts(cluster)
     postgres_ready(cluster)
     yield cluster
     cluster.kubectl("delete", "secret", "digits-github-token", "--ignore-not-found")
+    cluster.kubectl("delete", "digitsmodel", "digits", "--ignore-not-found")  # the base's spec again
     cluster.kubectl("apply", "-k", str(OVERLAY))
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     # As `make deploy` leaves it: the syncer waits for the user's deployment repository (README).

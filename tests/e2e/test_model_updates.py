@@ -16,12 +16,15 @@ from digits_syncer.settings import RecordSettings
 from tests.support.bundles import publish_bundle
 from tests.support.github_server import Fault
 from tests.support.kind import NAMESPACE, NODE_PORT_URL
-from tests.support.paths import BAKED_IN_VERSION
+from tests.support.paths import ARTIFACTS, BAKED_IN_VERSION
 from tests.support.predict_load import PredictLoad
 from tests.support.rollouts import (
     api_pods,
+    keep_model_table,
+    model_status,
     served_version,
     serving_everywhere,
+    set_model_spec,
     syncer_events,
     syncer_state,
     write_report,
@@ -54,6 +57,9 @@ def test_a_published_release_reaches_every_api_pod_with_no_failed_request(
     assert pin is not None and b"v1.1.0" in pin  # the deployment repository records what runs
     assert syncer_state(api).deployed == "v1.1.0"
     assert syncer_events(core, "RolloutComplete", "v1.1.0", since)
+    wait_until(lambda: model_status(api).get("latest", {}).get("verdict") == "Serving", 30, "the status to say so")
+    (ARTIFACTS / "e2e-digitsmodels.txt").unlink(missing_ok=True)
+    assert "v1.1.0" in keep_model_table(system, "after a release")
 
 
 def test_a_release_failing_the_gate_changes_nothing_and_says_why(system, hub, kube, tmp_path, baked_in_bundle):
@@ -74,6 +80,9 @@ def test_a_release_failing_the_gate_changes_nothing_and_says_why(system, hub, ku
     assert hub.commits() == commits
     assert "v1.2.0" in syncer_state(api).rejected
     assert {served_version(core, pod.metadata.name) for pod in api_pods(core)} == {"v1.1.0"}
+    status = model_status(api)
+    assert (status["latest"]["tag"], status["latest"]["verdict"]) == ("v1.2.0", "Rejected")
+    assert "Rejected" in keep_model_table(system, "after a refused release")
 
 
 def test_a_release_whose_pods_cannot_start_is_rolled_back(system, hub, kube, pixels, tmp_path, baked_in_bundle, capsys):
@@ -109,3 +118,26 @@ def test_a_release_whose_pods_cannot_start_is_rolled_back(system, hub, kube, pix
     state = syncer_state(api)
     assert "v1.3.0" in state.failed and state.pending is None
     wait_until(lambda: b"v1.1.0" in (hub.file_at("main", PIN_PATH) or b""), 60, "git to record the roll back")
+
+
+def test_an_operator_pins_an_earlier_release_and_suspends_the_syncer(system, hub, kube, tmp_path, baked_in_bundle):
+    """Roll back by hand through the DigitsModel's pin, then suspend: a new release waits until resumed."""
+    api, apps, core = kube
+    publish_bundle(hub, baked_in_bundle, tmp_path, "v1.4.0")
+    wait_until(lambda: serving_everywhere(apps, core, "v1.4.0"), 300, "every api pod to serve v1.4.0", 0.5)
+    try:
+        set_model_spec(system, {"pin": "v1.1.0"})
+        wait_until(lambda: serving_everywhere(apps, core, "v1.1.0"), 300, "the pinned v1.1.0 to serve again", 0.5)
+        wait_until(lambda: model_status(api).get("state") == "Pinned", 60, "the status to say pinned")
+        assert b"v1.1.0" in (hub.file_at("main", PIN_PATH) or b"")
+        assert "Pinned" in keep_model_table(system, "after a pin")
+        set_model_spec(system, {"suspend": True})
+        wait_until(lambda: model_status(api).get("state") == "Suspended", 60, "the status to say suspended")
+        commits = hub.commits()
+        publish_bundle(hub, baked_in_bundle, tmp_path, "v1.5.0")
+        time.sleep(10)  # five polls' worth: a syncer that was not suspended would have started on v1.5.0
+        assert hub.commits() == commits and serving_everywhere(apps, core, "v1.1.0")
+        assert "Suspended" in keep_model_table(system, "after a suspend")
+    finally:
+        set_model_spec(system, {"pin": None, "suspend": False})
+    wait_until(lambda: serving_everywhere(apps, core, "v1.5.0"), 300, "the newest release once resumed", 0.5)

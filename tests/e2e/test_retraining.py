@@ -24,7 +24,7 @@ from kubernetes import client
 from tests.support.feedback import answer
 from tests.support.kind import NAMESPACE, NODE_PORT_URL, POSTGRES_POD, KindCluster
 from tests.support.predict_load import PredictLoad
-from tests.support.rollouts import serving_everywhere, syncer_events, write_report
+from tests.support.rollouts import serving_everywhere, set_model_spec, syncer_events, write_report
 from tests.support.servers import wait_until
 
 DRAWINGS = 300
@@ -58,18 +58,10 @@ def retraining(system: KindCluster) -> Iterator[None]:
         }
     ]
     system.kubectl("patch", "podtemplate", "digits-retrain", "--type=json", "-p", json.dumps(quick))
-    settings = {
-        "DIGITS_SYNCER_RETRAIN_AFTER_DRAWINGS": str(DRAWINGS),
-        "DIGITS_SYNCER_RETRAIN_MIN_INTERVAL_S": "60",
-    }
-    system.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps({"data": settings}))
-    system.kubectl("rollout", "restart", "deployment/digits-syncer")
-    system.kubectl("rollout", "status", "deployment/digits-syncer", "--timeout=300s", timeout_s=330)
+    # A spec change acts at once: the syncer watches its DigitsModel (no restart).
+    set_model_spec(system, {"retrain": {"afterDrawings": DRAWINGS, "minIntervalSeconds": 60}})
     yield
-    off = {"DIGITS_SYNCER_RETRAIN_AFTER_DRAWINGS": "0", "DIGITS_SYNCER_RETRAIN_MIN_INTERVAL_S": "21600"}
-    system.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps({"data": off}))
-    system.kubectl("rollout", "restart", "deployment/digits-syncer")
-    system.kubectl("rollout", "status", "deployment/digits-syncer", "--timeout=300s", timeout_s=330)
+    set_model_spec(system, {"retrain": {"afterDrawings": 0, "minIntervalSeconds": 21600}})
     system.kubectl("delete", "jobs", "-l", RETRAIN_LABEL, "--ignore-not-found")
     system.kubectl("delete", "secret", "digits-retrain-github-token", "--ignore-not-found")
     template = json.loads(system.kubectl("get", "podtemplate", "digits-retrain", "-o", "json"))

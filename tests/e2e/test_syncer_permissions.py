@@ -14,6 +14,10 @@ apps, core = client.AppsV1Api(), client.CoreV1Api()
 attempts = {
     "get the api Deployment": lambda: apps.read_namespaced_deployment("digits-api", "digits"),
     "get its state ConfigMap": lambda: core.read_namespaced_config_map("digits-syncer-state", "digits"),
+    "get its DigitsModel": lambda: client.CustomObjectsApi().get_namespaced_custom_object(
+        "digits.app", "v1alpha1", "digits", "digitsmodels", "digits"),
+    "change its DigitsModel's spec": lambda: client.CustomObjectsApi().patch_namespaced_custom_object(
+        "digits.app", "v1alpha1", "digits", "digitsmodels", "digits", {"spec": {"suspend": True}}, dry_run="All"),
     "list Secrets": lambda: core.list_namespaced_secret("digits"),
     "read the GitHub token": lambda: core.read_namespaced_secret("digits-github-token", "digits"),
     "patch the frontend": lambda: apps.patch_namespaced_deployment(
@@ -41,4 +45,5 @@ def test_the_syncer_service_account_is_limited_to_its_job(system):
     results = json.loads(output.strip().splitlines()[-1])
     assert results.pop("get the api Deployment") == 200
     assert results.pop("get its state ConfigMap") == 200
+    assert results.pop("get its DigitsModel") == 200
     assert results == dict.fromkeys(results, 403), results

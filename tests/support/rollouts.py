@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from digits_syncer.kube import ConfigMapStateStore
+from digits_syncer.model_status import state_from_document
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
 from digits_syncer.state import SyncerState
 from kubernetes import client
@@ -63,8 +63,31 @@ def syncer_events(core: Any, reason: str, tag: str, since: datetime) -> list[str
     ]
 
 
+def model_status(api: Any) -> dict[str, Any]:
+    """The ``DigitsModel`` status the syncer in the cluster writes."""
+    found = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        "digits.app", "v1alpha1", NAMESPACE, "digitsmodels", "digits"
+    )
+    return dict(found.get("status") or {})
+
+
 def syncer_state(api: Any) -> SyncerState:
-    return ConfigMapStateStore(api, NAMESPACE, "digits-syncer-state", 10).load()
+    status = model_status(api)
+    return state_from_document(status.get("syncer"), status.get("history"))
+
+
+def set_model_spec(cluster: Any, spec: dict[str, Any]) -> None:
+    """Change the ``DigitsModel``'s spec, as an operator would (a merge patch: null removes a field)."""
+    cluster.kubectl("patch", "digitsmodel", "digits", "--type=merge", "-p", json.dumps({"spec": spec}))
+
+
+def keep_model_table(cluster: Any, when: str) -> str:
+    """``kubectl get digitsmodels`` now, added to artifacts/tests/e2e-digitsmodels.txt under ``when``."""
+    table = cluster.kubectl("get", "digitsmodels")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (ARTIFACTS / "e2e-digitsmodels.txt").open("a") as report:
+        report.write(f"## {when}\n{table}\n")
+    return table
 
 
 def write_report(name: str, release: str, load: PredictLoad, **timings_s: float) -> None:
