@@ -52,12 +52,42 @@ def grouped_tables(settings: type[BaseModel]) -> str:
     return "\n\n".join(parts)
 
 
+def _schema_rows(schema: dict[str, Any], path: str) -> list[str]:
+    rows = []
+    for name, field in schema.get("properties", {}).items():
+        where = f"{path}.{name}"
+        if field.get("type") == "object" and "properties" in field:
+            rows.append(f"| `{where}` | | | {field.get('description', '')} |")
+            rows += _schema_rows(field, where)
+            continue
+        kind = field["type"] + (f" of {field['items']['type']}" if "items" in field else "")
+        value = field.get("default")
+        default = f"`{str(value).lower()}`" if isinstance(value, bool) else _default(value)
+        rows.append(f"| `{where}` | {kind} | {default} | {field.get('description', '')} |")
+    return rows
+
+
+def resource_table() -> str:
+    """The ``DigitsModel`` spec, field by field, from its CRD's schema (itself generated from the settings)."""
+    from digits_syncer.model_resource import crd
+
+    schema = crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    rules = "\n".join(f"- {rule['message']}" for rule in schema["x-kubernetes-validations"])
+    rows = ["| field | type | default | meaning |", "|---|---|---|---|", *_schema_rows(schema, "spec")]
+    return "\n".join(rows) + "\n\nChecked by the API server as well (validation rules):\n\n" + rules
+
+
 def sections() -> dict[str, str]:
     from digits_api.settings import ApiSettings
     from digits_store.settings import StoreSettings
     from digits_syncer.settings import SyncerSettings
 
-    return {"api": table(ApiSettings), "store": table(StoreSettings), "syncer": grouped_tables(SyncerSettings)}
+    return {
+        "api": table(ApiSettings),
+        "store": table(StoreSettings),
+        "syncer": grouped_tables(SyncerSettings),
+        "digitsmodel": resource_table(),
+    }
 
 
 def _replacement(content: str) -> Callable[[re.Match[str]], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,18 @@ def call(method: Any, *args: Any, **kwargs: Any) -> Any:
         raise
     except (HTTPError, OSError) as error:  # connection refused, timeouts
         raise KubernetesUnavailable(f"Kubernetes API unreachable: {error}") from error
+
+
+def retry_conflicts(read_and_replace: Callable[[], None], what: str) -> None:
+    """Run ``read_and_replace`` again (reading afresh) when another writer replaced the object first (409)."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            read_and_replace()
+            return
+        except ApiException as error:
+            if error.status != 409 or attempt == CONFLICT_ATTEMPTS:
+                raise
+            log.info("%s: attempt #%d/%d conflicted; retrying", what, attempt, CONFLICT_ATTEMPTS)
 
 
 def wait_for_rollout(apps: Any, namespace: str, name: str, timeout_s: float, poll_s: float = 1.0) -> RolloutStatus:
@@ -130,25 +143,20 @@ class ConfigMapStateStore:
         return SyncerState.from_json((config_map.data or {}).get(STATE_KEY))
 
     def save(self, state: SyncerState) -> None:
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        def replace() -> None:
             current = call(
                 self._core.read_namespaced_config_map, self._name, self._namespace, _request_timeout=self._timeout
             )
             current.data = {**(current.data or {}), STATE_KEY: state.to_json()}
-            try:
-                call(
-                    self._core.replace_namespaced_config_map,
-                    self._name,
-                    self._namespace,
-                    current,
-                    _request_timeout=self._timeout,
-                )
-                return
-            except ApiException as error:
-                if error.status == 409 and attempt < CONFLICT_ATTEMPTS:
-                    log.info("saving state: attempt #%d/%d conflicted; retrying", attempt, CONFLICT_ATTEMPTS)
-                    continue
-                raise
+            call(
+                self._core.replace_namespaced_config_map,
+                self._name,
+                self._namespace,
+                current,
+                _request_timeout=self._timeout,
+            )
+
+        retry_conflicts(replace, "saving the state")
 
 
 class LeaseElector:

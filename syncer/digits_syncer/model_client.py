@@ -10,9 +10,10 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from digits_syncer.kube import CONFLICT_ATTEMPTS, ConfigMapStateStore, call
+from digits_syncer.kube import ConfigMapStateStore, call, retry_conflicts
 from digits_syncer.model_resource import GROUP, PLURAL, VERSION
 from digits_syncer.model_status import state_document, state_from_document
+from digits_syncer.ports import KubernetesUnavailable
 from digits_syncer.state import SyncerState
 from kubernetes import client, watch
 
@@ -21,8 +22,8 @@ WATCH_S = 60
 """How long one watch request lasts before it is opened again."""
 
 
-class ModelMissing(RuntimeError):
-    """The ``DigitsModel`` the syncer is told to follow does not exist (yet): nothing is done until it does."""
+class ModelMissing(KubernetesUnavailable):
+    """The ``DigitsModel`` the syncer follows does not exist (yet): tried again; nothing is done until it does."""
 
 
 class DigitsModelClient:
@@ -51,25 +52,22 @@ class DigitsModelClient:
 
     def update_status(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         """Replace the status with ``change(current status)``, read afresh when another writer got there first."""
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+
+        def replace() -> None:
             current = self.read()
             current["status"] = change(dict(current.get("status") or {}))
-            try:
-                call(
-                    self._custom.replace_namespaced_custom_object_status,
-                    GROUP,
-                    VERSION,
-                    self.namespace,
-                    PLURAL,
-                    self.name,
-                    current,
-                    _request_timeout=self._timeout,
-                )
-                return
-            except ApiException as error:
-                if error.status == 409 and attempt < CONFLICT_ATTEMPTS:
-                    continue
-                raise
+            call(
+                self._custom.replace_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                self.name,
+                current,
+                _request_timeout=self._timeout,
+            )
+
+        retry_conflicts(replace, "writing the DigitsModel status")
 
     def watch_generations(self, wake: threading.Event, stop: threading.Event) -> threading.Thread:
         """A thread that sets ``wake`` whenever the resource's spec changes (its generation), until ``stop``."""
