@@ -113,8 +113,11 @@ def test_errors_nginx_answers_itself_are_json(frontend, request_bytes, status, a
     assert "nosniff" in reply.headers["x-content-type-options"]
 
 
-def test_nginx_health_is_its_own(frontend):
+def test_nginx_liveness_is_its_own_and_readiness_is_the_apis(frontend):
     assert httpx.get(f"{frontend.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{frontend.url}/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert httpx.post(f"{frontend.url}/readyz").status_code == 405
 
 
 def test_oversized_body_is_413_json(frontend):
@@ -158,4 +161,6 @@ def test_api_down_gives_json_error(tmp_path):
         assert response.json() == {"detail": "the prediction service is unavailable; retry shortly"}
         assert response.headers["retry-after"] == "5"
         assert httpx.get(f"{orphan.url}/model").status_code == 503
+        assert httpx.get(f"{orphan.url}/readyz").status_code == 503  # not ready: no api to send drawings to
+        assert httpx.get(f"{orphan.url}/healthz").status_code == 200  # yet alive: no restart would help
         assert httpx.get(f"{orphan.url}/").status_code == 200

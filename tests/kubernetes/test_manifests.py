@@ -171,3 +171,27 @@ def test_the_store_is_postgresql_on_a_volume_reached_only_by_its_readers(path):
     readers = ["digits-api", "digits-syncer", "digits-retrain"]  # feedback; held-out drawings and counts; training
     assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}} for name in readers]
     assert rule["ports"] == [{"protocol": "TCP", "port": 5432}]
+
+
+@pytest.mark.parametrize("path", ["kubernetes/overlays/kind", "kubernetes/overlays/production"])
+def test_only_the_syncer_mounts_the_repository_write_token(path):
+    """The api pods' init container reads bundles with its own read-only credential, if any."""
+    holders = {
+        name
+        for name, template in pod_templates(path).items()
+        for volume in template["spec"].get("volumes", [])
+        if volume.get("secret", {}).get("secretName") == "digits-github-token"
+    }
+    assert holders == {"digits-syncer"}
+
+
+def test_the_api_and_the_frontend_spread_across_nodes_and_keep_one_replica_through_a_drain():
+    rendered = objects("kubernetes/overlays/production")
+    budgets = {o["metadata"]["name"]: o["spec"] for o in rendered if o["kind"] == "PodDisruptionBudget"}
+    for name in ("digits-api", "digits-frontend"):
+        (deployment,) = [o for o in rendered if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
+        assert deployment["spec"]["replicas"] >= 2
+        spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert {c["topologyKey"] for c in spread} >= {"kubernetes.io/hostname"}
+        assert all(c["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": name} for c in spread)
+        assert budgets[name] == {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}

@@ -17,7 +17,6 @@ NGINX_DIR = REPO / "frontend" / "nginx"
 UNREACHABLE_API_ROUTES = [
     ("POST", "/predict/batch"),
     ("GET", "/metrics"),
-    ("GET", "/readyz"),
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
     ("GET", "/predict"),
