@@ -11,8 +11,9 @@ kubectl=$(kubectl_bin)
 context="kind-$CLUSTER_NAME"
 # The folder of the store's local volume (kubernetes/overlays/kind/postgres-volume.yaml) on the node.
 docker exec "$CLUSTER_NAME-control-plane" mkdir -p /var/local/digits-postgres
-# The CRD first: the overlay holds a DigitsModel.
+# The CRD and the admission policies first: the overlay holds a DigitsModel.
 "$kubectl" --context "$context" apply --server-side --force-conflicts -k "$repo/kubernetes/crds"
+"$kubectl" --context "$context" apply --server-side --force-conflicts -k "$repo/kubernetes/policies"
 "$kubectl" --context "$context" wait --for=condition=Established --timeout=60s crd/digitsmodels.digits.app
 "$kubectl" --context "$context" apply -k "$repo/kubernetes/overlays/kind"
 "$here/../store-secret.sh" "$kubectl" --context "$context"

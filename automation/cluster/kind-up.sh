@@ -24,6 +24,9 @@ else
   printf 'networking:\n  disableDefaultCNI: true\n' >> "$config"
 fi
 node_container="$CLUSTER_NAME-control-plane"
+config_sum=$(sha256sum "$config" | cut -d' ' -f1)
+# Where the node keeps the digest of the configuration it was created from.
+config_stamp=/kind/digits-config.sha256
 # A node started more than this long after it was created has been restarted since.
 restart_after_s=60
 
@@ -35,6 +38,8 @@ recreate_reason() {
     echo "its node is not running"
   elif [ "$image" != "$node_image" ]; then
     echo "its node runs $image, not $node_image"
+  elif [ "$(docker exec "$node_container" cat "$config_stamp" 2>/dev/null)" != "$config_sum" ]; then
+    echo "it was created from another configuration than kubernetes/kind-cluster.yaml"
   elif (($(date -d "$started" +%s) - $(date -d "$created" +%s) > restart_after_s)); then
     echo "its node was restarted at $started, after it was created at $created"
   fi
@@ -52,3 +57,4 @@ fi
 
 echo "creating kind cluster $CLUSTER_NAME from $node_image"
 "$KIND" create cluster --name "$CLUSTER_NAME" --image "$node_image" --config "$config" --wait 5m
+echo "$config_sum" | docker exec -i "$node_container" tee "$config_stamp" >/dev/null

@@ -53,6 +53,10 @@ def test_every_readme_command_exists(command):
     elif words[0] == "docker":
         dockerfile = words[words.index("-f") + 1] if "-f" in words else f"{words[-1]}/Dockerfile"
         assert (REPO / dockerfile).is_file()
+    elif words[:2] == ["kubectl", "wait"]:
+        from digits_syncer.model_resource import GROUP, PLURAL
+
+        assert words[-1] == f"{PLURAL}.{GROUP}", "only the CRD is waited for"
     elif words[0] == "kubectl":
         assert (REPO / words[-1]).is_dir()
     elif words[0] == "kind":

@@ -21,6 +21,7 @@ from tests.support.rollouts import set_model_spec
 
 OVERLAY = REPO / "kubernetes" / "overlays" / "kind"
 CRDS = REPO / "kubernetes" / "crds"
+POLICIES = REPO / "kubernetes" / "policies"
 DEPLOYMENTS = ("digits-api", "digits-frontend", "digits-syncer")
 ROLLOUT_TIMEOUT_S = 90
 
@@ -54,6 +55,7 @@ def _wait_for_rollouts(cluster: KindCluster, deployments: tuple[str, ...] = DEPL
 def system(cluster, hub) -> Iterator[KindCluster]:
     """The deployed system serving the baked-in model, its syncer polling the local GitHub every 2 s."""
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(POLICIES))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/digitsmodels.digits.app")
     cluster.kubectl("apply", "-k", str(OVERLAY))
     cluster.kubectl("patch", "configmap", "digits-syncer-state", "--type=merge", "-p", '{"data":{"state.json":"{}"}}')

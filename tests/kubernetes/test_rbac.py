@@ -77,8 +77,9 @@ def test_denied(applied, verb, resource, namespace):
 def test_real_requests_as_the_syncer(applied):
     as_syncer = applied.api_client(impersonate=SYNCER)
     apps, core = client.AppsV1Api(as_syncer), client.CoreV1Api(as_syncer)
-    patch = {"spec": {"template": {"metadata": {"annotations": {"digits.app/rbac-check": "1"}}}}}
-    assert apps.patch_namespaced_deployment("digits-api", "digits", patch).metadata.name == "digits-api"
+    # The pin annotation: the admission policy refuses any other change from the syncer (test_admission_policy).
+    patch = {"spec": {"template": {"metadata": {"annotations": {"digits.app/model-version": "rbac-check"}}}}}
+    assert apps.patch_namespaced_deployment("digits-api", "digits", patch, dry_run="All").metadata.name == "digits-api"
     with pytest.raises(ApiException) as denied:
         core.read_namespaced_secret("digits-github-token", "digits")
     assert denied.value.status == 403

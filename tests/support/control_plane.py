@@ -149,6 +149,9 @@ def control_plane(workdir: Path) -> Iterator[ControlPlane]:
                     f"--service-account-signing-key-file={sa_key}",
                     "--service-cluster-ip-range=10.96.0.0/16",
                     "--enable-priority-and-fairness=false",
+                    # ValidatingAdmissionPolicy is beta in 1.28 (kubernetes/policies; as in kind-cluster.yaml).
+                    "--feature-gates=ValidatingAdmissionPolicy=true",
+                    "--runtime-config=admissionregistration.k8s.io/v1beta1=true",
                     "--v=1",
                 ],
                 workdir / "kube-apiserver.log",

@@ -48,7 +48,9 @@ def pod_templates(path: str) -> dict[str, dict[str, Any]]:
 
 
 def apply_project(plane: Any, overlay: str = "kubernetes/overlays/kind") -> None:
-    """The CRDs (established first: the overlay holds a ``DigitsModel``), then ``overlay``, applied server-side."""
+    """The CRDs (established first: the overlay holds a ``DigitsModel``) and the admission policies, then
+    ``overlay``, applied server-side."""
     plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render("kubernetes/crds"))
+    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render("kubernetes/policies"))
     plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/digitsmodels.digits.app")
     plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=render(overlay))
