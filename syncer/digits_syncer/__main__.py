@@ -82,6 +82,8 @@ class Wiring:
     """Starts watching the ``DigitsModel``: sets its first argument when the spec changes, until the second is set."""
     interval_s: Callable[[], float] | None = None
     """Seconds between polls when the spec in force says (None: DIGITS_SYNCER_POLL_INTERVAL_S)."""
+    liveness_age_s: Callable[[], float] | None = None
+    """How old the last successful poll may get, by the spec in force (None: from the variables)."""
 
 
 def build(settings: SyncerSettings, dry_run: bool, stop: threading.Event | None = None) -> Wiring:
@@ -287,6 +289,7 @@ def _model_mode(settings: SyncerSettings, token: str | None, dry_run: bool, stop
         retrain=controller.retrain,
         watch=model.watch_generations,
         interval_s=lambda: controller.poll_interval_s,
+        liveness_age_s=lambda: controller.liveness_age_s,
     )
 
 
@@ -376,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.retry:
         syncer.store.save(syncer.store.load().with_retry(frozenset(args.retry)))
     metrics = SyncerMetrics()
-    health = Health(settings.liveness_age_s())
+    health = Health(wiring.liveness_age_s or settings.liveness_age_s())
     operation = settings.operation
     if operation.health_port:
         serve_health(operation.health_port, health, metrics)

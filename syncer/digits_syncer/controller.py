@@ -49,6 +49,7 @@ class ModelController:
         self._generation: int | None = None
         self._suspended = False
         self.poll_interval_s = base.operation.poll_interval_s
+        self.liveness_age_s = base.liveness_age_s()
 
     def reconcile_once(self, retry: frozenset[str] = frozenset()) -> Outcome:
         model = self.resource.read()
@@ -65,6 +66,7 @@ class ModelController:
         if self._built is None or generation != self._generation:
             self._built, self._generation = self._build(settings), generation
             self.poll_interval_s = settings.operation.poll_interval_s
+            self.liveness_age_s = settings.liveness_age_s()
             log.info("DigitsModel generation %d: acting on its spec", generation)
         syncer = self._built.syncer
         syncer.pin, self._suspended = str(spec.get("pin") or ""), bool(spec.get("suspend"))
@@ -84,7 +86,7 @@ class ModelController:
             syncer.applier.running_pin(),
             newest=seen.newest,
             pin=syncer.pin,
-            polled=True,
+            polled=seen.polled,
             pin_refusal=seen.pin_refusal,
         )
         self._report(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -30,7 +31,8 @@ class SyncerMetrics:
 
 @dataclass
 class Health:
-    max_poll_age_s: float
+    max_poll_age_s: float | Callable[[], float]
+    """Seconds, or a function of the spec in force (a ``DigitsModel`` may change the poll interval)."""
     last_success: float | None = None
     ready: bool = False
     started: float = field(default_factory=time.monotonic)
@@ -38,7 +40,8 @@ class Health:
     def live(self) -> bool:
         """Live while polls succeed often enough (a fresh process gets one allowance to make its first)."""
         reference = self.last_success if self.last_success is not None else self.started
-        return time.monotonic() - reference <= self.max_poll_age_s
+        limit = self.max_poll_age_s() if callable(self.max_poll_age_s) else self.max_poll_age_s
+        return time.monotonic() - reference <= limit
 
 
 def serve_health(port: int, health: Health, metrics: SyncerMetrics) -> ThreadingHTTPServer:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -18,6 +19,8 @@ from digits_syncer.state import SyncerState
 from kubernetes import client, watch
 
 log = logging.getLogger("digits_syncer.model")
+WATCH_FAILURES_REPORTED = 3
+"""Watch failures in a row from which each is a warning (spec changes then wait for the next poll)."""
 WATCH_S = 60
 """How long one watch request lasts before it is opened again."""
 
@@ -77,6 +80,7 @@ class DigitsModelClient:
 
     def _watch(self, wake: threading.Event, stop: threading.Event) -> None:
         seen: int | None = None
+        failures = 0
         while not stop.is_set():
             stream = watch.Watch()
             try:
@@ -90,6 +94,7 @@ class DigitsModelClient:
                     timeout_seconds=WATCH_S,
                     _request_timeout=WATCH_S + 10,
                 ):
+                    failures = 0
                     generation = ((event.get("object") or {}).get("metadata") or {}).get("generation")
                     if generation != seen:
                         seen = generation
@@ -97,7 +102,9 @@ class DigitsModelClient:
                     if stop.is_set():
                         break
             except Exception as error:  # the API server restarts, the watch expires: watch again
-                log.debug("watching the DigitsModel: %s", error)
+                failures += 1
+                level = logging.WARNING if failures >= WATCH_FAILURES_REPORTED else logging.DEBUG
+                log.log(level, "watching the DigitsModel failed %d times in a row: %s", failures, error)
                 stop.wait(5)
             finally:
                 stream.stop()
@@ -125,8 +132,10 @@ class DigitsModelStateStore:
             if error.status in (403, 404):
                 return SyncerState()
             raise
-        log.info("the state ConfigMap of an earlier version is taken into the DigitsModel status")
-        return state
+        # Only verdicts move: a rollout or pull request the ConfigMap names may be long over (it is read again
+        # whenever a status holds no state, e.g. a DigitsModel made anew), and acting on it would roll back.
+        log.info("the state ConfigMap of an earlier version is taken into the DigitsModel status (its verdicts)")
+        return replace(state, pending=None, proposal=None, superseded=(), unrecorded=None)
 
     def save(self, state: SyncerState) -> None:
         memory, history = state_document(state)

@@ -27,7 +27,6 @@ PLURAL = "digitsmodels"
 SPEC: dict[str, dict[str, tuple[str, str]]] = {
     "source": {
         "repo": ("source", "source_repo"),
-        "githubApiUrl": ("source", "github_api_url"),
         "policy": ("source", "policy"),
         "tagPattern": ("source", "tag_pattern"),
         "assetPattern": ("source", "asset_pattern"),
@@ -45,7 +44,6 @@ SPEC: dict[str, dict[str, tuple[str, str]]] = {
         "allowNarrowerLabels": ("gate", "allow_narrower_labels"),
         "holdoutSize": ("gate", "holdout_size"),
         "servingApiUrl": ("gate", "serving_api_url"),
-        "drawingsStoreUrl": ("gate", "drawings_store_url"),
         "minDrawings": ("gate", "min_drawings"),
         "maxDrawingRegression": ("gate", "max_drawing_regression"),
         "foreignLabels": ("gate", "foreign_labels"),
@@ -72,7 +70,9 @@ SPEC: dict[str, dict[str, tuple[str, str]]] = {
         "tagPrefix": ("retrain", "retrain_tag_prefix"),
     },
 }
-"""spec.<section>.<key> -> (group of ``SyncerSettings``, field): everything else stays in the environment."""
+"""spec.<section>.<key> -> (group of ``SyncerSettings``, field): everything else stays in the environment, where the
+places the syncer sends its credentials to are (the GitHub API URL, the feedback store's URL): whoever may edit the
+resource, to pin or suspend, cannot send the token or the store's password elsewhere."""
 
 SECTIONS = {
     "source": "Where releases come from, which one is wanted, and how often the syncer looks.",
@@ -84,10 +84,9 @@ SECTIONS = {
 
 SPEC_RULES = [
     {
-        "rule": "self.retrain.afterDrawings == 0"
-        " || (self.gate.drawingsStoreUrl != '' && self.gate.servingApiUrl != '')",
-        "message": "retrain.afterDrawings counts drawings in the feedback store since the serving model's data:"
-        " set gate.drawingsStoreUrl and gate.servingApiUrl",
+        "rule": "self.retrain.afterDrawings == 0 || self.gate.servingApiUrl != ''",
+        "message": "retrain.afterDrawings counts drawings since the serving model's data: set gate.servingApiUrl"
+        " (and the syncer's DIGITS_SYNCER_DRAWINGS_STORE_URL)",
     },
     {
         "rule": "double(self.retrain.ttlSeconds) >= self.retrain.minIntervalSeconds",

@@ -143,24 +143,32 @@ def plan_pinned(tag: str, pinned: Candidate | None, observed: Observed, require_
     """What to do when the operator pins ``tag``: serve it if it passed the gate before, gate it if it never
     was, refuse it if it was rejected or rolled back (``--retry TAG`` forgets that) or is not there."""
     state, running = observed.state, observed.running
-    in_flight = _in_flight(pinned, state) if pinned is not None else None
-    if isinstance(in_flight, Resume):
-        return in_flight
-    if tag == running.version:
-        return Idle(f"{tag} is serving, as pinned")
-    refusal = _pin_refusal(tag, state)
+    waiting = _pin_waits(tag, state, running)
+    if waiting is not None:
+        return waiting
+    refusal = _pin_refusal(tag, state, listed=pinned is not None)
     if refusal:
         return PinRefused(tag, refusal)
     if tag in state.accepted:
         return ServePinned(tag, state.accepted[tag])
-    if pinned is None:
-        return PinRefused(tag, f"no release is tagged {tag} with a model asset")
     action = plan(pinned, Observed(running, replace(state, pending=None, proposal=None)), require_digest)
     return action if isinstance(action, Deploy | Reject) else Idle(f"{tag}: {action}")
 
 
-def _pin_refusal(tag: str, state: SyncerState) -> str | None:
-    """Why ``tag`` may not be pinned, whatever the releases hold (None: it may)."""
+def _pin_waits(tag: str, state: SyncerState, running: Pin) -> Resume | Idle | None:
+    """A rollout in flight is finished (or rolled back) first, whichever release it is; the pinned release's own
+    pull request is waited for; a pinned release that serves needs nothing."""
+    if state.pending is not None:
+        return Resume(state.pending)
+    if state.proposal is not None and state.proposal.tag == tag:
+        return Idle(f"pull request #{state.proposal.number} proposing {tag} awaits review")
+    if tag == running.version:
+        return Idle(f"{tag} is serving, as pinned")
+    return None
+
+
+def _pin_refusal(tag: str, state: SyncerState, listed: bool) -> str | None:
+    """Why ``tag`` may not be pinned (None: it may); ``listed``: the releases hold it."""
     problem = tag_problem(tag)
     if problem:
         return problem
@@ -168,6 +176,8 @@ def _pin_refusal(tag: str, state: SyncerState) -> str | None:
         return f"release {tag} was rolled back: {state.failed[tag]}"
     if tag in state.rejected:
         return f"release {tag} was rejected: {state.rejected[tag]}"
+    if not listed and tag not in state.accepted:
+        return f"no release is tagged {tag} with a model asset"
     return None
 
 

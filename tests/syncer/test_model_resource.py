@@ -10,8 +10,9 @@ from pydantic import ValidationError
 
 from digits_syncer.model_resource import SPEC, crd, settings_from_spec, spec_error
 from digits_syncer.model_status import Report, model_status
+from digits_syncer.plan import Idle, Observed, PinRefused, Resume, ServePinned, plan_pinned
 from digits_syncer.settings import RolloutSettings, SyncerSettings
-from digits_syncer.state import PendingRollout, Pin, SyncerState
+from digits_syncer.state import PendingRollout, Pin, Proposal, SyncerState
 
 SPEC_OK = {"source": {"repo": "owner/models", "pollIntervalSeconds": 7}, "record": {"repo": "owner/deploy"}}
 
@@ -83,3 +84,30 @@ def test_a_pass_that_failed_keeps_what_it_did_not_learn():
     assert failed["serving"] == before["serving"] and failed["lastPollTime"] == before["lastPollTime"]
     assert failed["state"] == "Unavailable"
     assert failed["conditions"][2]["reason"] == "Unavailable" and "502" in failed["conditions"][2]["message"]
+
+
+def _observed(state: SyncerState, running: str = "v1") -> Observed:
+    return Observed(Pin(running), state)
+
+
+def test_a_pin_waits_for_the_rollout_in_flight_whichever_release_it_is():
+    pending = PendingRollout("v3", Pin("v3", "u3", "s3"), Pin("v1"))
+    state = SyncerState(pending=pending, accepted={"v2": Pin("v2", "u2", "s2")})
+    assert plan_pinned("v2", None, _observed(state)) == Resume(pending)
+    assert plan_pinned("v3", None, _observed(state)) == Resume(pending)  # not listed any more: resumed all the same
+
+
+def test_a_pinned_release_under_review_is_not_gated_again():
+    proposal = Proposal("v2", 7, "digits-syncer/v2", Pin("v2", "u", "s"))
+    action = plan_pinned("v2", None, _observed(SyncerState(proposal=proposal)))
+    assert isinstance(action, Idle) and "#7" in action.reason
+
+
+def test_an_accepted_release_is_served_without_being_listed_and_a_refused_one_is_refused():
+    state = SyncerState(accepted={"v2": Pin("v2", "u2", "s2")}, rejected={"v4": "accuracy 0.1"})
+    assert plan_pinned("v2", None, _observed(state)) == ServePinned("v2", Pin("v2", "u2", "s2"))
+    refused = plan_pinned("v4", None, _observed(state))
+    assert isinstance(refused, PinRefused) and "accuracy 0.1" in refused.reason
+    missing = plan_pinned("v5", None, _observed(state))
+    assert isinstance(missing, PinRefused) and "no release is tagged v5" in missing.reason
+    assert plan_pinned("v1", None, _observed(state)) == Idle("v1 is serving, as pinned")
