@@ -15,6 +15,8 @@ from digits_syncer.ports import GateUnavailable, Interrupted, KubernetesUnavaila
 from digits_syncer.reconcile import Outcome
 
 log = logging.getLogger("digits_syncer")
+PASSIVE_RETRY_S = 5.0
+"""How often a passive replica asks for the Lease again (it takes over soon after the leader's claim lapses)."""
 STOP_CHECK_S = 0.5
 """How often a wait that a spec change may end looks at the stop request too."""
 TEMPORARY_ERRORS = (SourceError, KubernetesUnavailable, RecordError, GateUnavailable, OSError)
@@ -44,8 +46,12 @@ def run_forever(
     ``interval_s`` may then be a function, read before each wait). ``after_reconcile`` (the retraining
     check) runs after each successful reconcile while leading; its failures are logged and counted only."""
     failures = 0
+
+    def interval() -> float:  # read after each pass: the pass may have brought a new spec into force
+        return interval_s() if callable(interval_s) else interval_s
+
     while not stop.is_set():
-        wait = interval_s() if callable(interval_s) else interval_s
+        wait = interval()
         try:
             if leader():
                 metrics.leader.set(1)
@@ -55,9 +61,11 @@ def run_forever(
                     log.info("reconcile: %s", outcome.value)
                 if after_reconcile is not None:
                     guarded(after_reconcile, metrics)
+                wait = interval()
             else:
                 metrics.leader.set(0)
                 log.debug("another replica holds the lease: staying passive")
+                wait = min(interval(), PASSIVE_RETRY_S)
             failures = 0
             health.last_success, health.ready = time.monotonic(), True
             metrics.last_success.set(time.time())
