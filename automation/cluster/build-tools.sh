@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build the kind CLI, crictl and CoreDNS from the Go module proxy, cached by version:
-#   $DIGITS_CACHE/bin/kind-<v>, $DIGITS_CACHE/tools/crictl-<v>/crictl, $DIGITS_CACHE/tools/coredns-<v>/coredns
+# Build the kind CLI, crictl, metrics-server and CoreDNS from the Go module proxy, cached by version:
+#   $DIGITS_CACHE/bin/kind-<v>, $DIGITS_CACHE/tools/crictl-<v>/crictl,
+#   $DIGITS_CACHE/tools/metrics-server-<v>/metrics-server, $DIGITS_CACHE/tools/coredns-<v>/coredns
 # CoreDNS's version is the one kubeadm of K8S_VERSION deploys (read from the kubeadm binary, so
-# build-k8s-binaries.sh has built kubeadm first). Arguments pick tools (default: all three).
+# build-k8s-binaries.sh has built kubeadm first). Arguments pick tools (default: kind, crictl, coredns).
 # Prints nothing but progress; each output is built once.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -25,6 +26,18 @@ if [[ $tools == *" crictl "* ]] && [ ! -x "$crictl_bin" ]; then
   printf 'module local/build\ngo 1.24\nrequire sigs.k8s.io/cri-tools %s\n' "$CRICTL_VERSION" > "$src/go.mod"
   (cd "$src" && go build -trimpath \
     -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" -o "$crictl_bin" sigs.k8s.io/cri-tools/cmd/crictl)
+fi
+
+metrics_server_bin="$DIGITS_CACHE/tools/metrics-server-$METRICS_SERVER_VERSION/metrics-server"
+if [[ $tools == *" metrics-server "* ]] && [ ! -x "$metrics_server_bin" ]; then
+  echo "building metrics-server $METRICS_SERVER_VERSION"
+  src="$DIGITS_CACHE/tools/metrics-server-$METRICS_SERVER_VERSION/src"
+  mkdir -p "$src"
+  printf 'module local/build\ngo 1.24\nrequire sigs.k8s.io/metrics-server %s\n' "$METRICS_SERVER_VERSION" > "$src/go.mod"
+  # Its Makefile stamps the version into client-go's version package.
+  (cd "$src" && go build -trimpath -o "$metrics_server_bin" \
+    -ldflags "-s -w -X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
+    sigs.k8s.io/metrics-server/cmd/metrics-server)
 fi
 
 [[ $tools == *" coredns "* ]] || exit 0

@@ -15,17 +15,6 @@ trap 'rm -rf "$work"' EXIT
 
 mapfile -t images < <(kubeadm_images)
 
-# An image holding one executable at PATH; the remaining arguments are docker import changes.
-single_binary_image() {
-  local tag=$1 source=$2 path=$3; shift 3
-  local root="$work/${tag//[\/:]/_}"
-  mkdir -p "$root$(dirname "$path")" "$root/tmp" "$root/etc"
-  install -m 0755 "$source" "$root$path"
-  chmod 1777 "$root/tmp"
-  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' > "$root/etc/passwd"
-  tar --numeric-owner --owner=0 --group=0 -C "$root" -c . | docker import "${@/#/--change=}" - "$tag" >/dev/null
-}
-
 for image in "${images[@]}"; do
   name=${image##*/}; name=${name%%:*}
   tag=${image##*:}

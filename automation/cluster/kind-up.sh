@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Create the kind cluster $CLUSTER_NAME (one node, the frontend's NodePort at 127.0.0.1:30001).
+# Create the kind cluster $CLUSTER_NAME (kubernetes/kind-cluster.yaml: a control plane and two workers, the
+# frontend's NodePort at 127.0.0.1:30001), then install its add-ons (kind-addons.sh).
 # Offline, the node image is built here (node-image.sh) and kindnetd, which cannot be pulled, is
-# replaced by the node's static CNI; with a registry, stock kind's node image is used.
+# replaced by what it does for pods: each node gets a ptp CNI configuration for the pod range the
+# controller-manager gave it, and a route to every other node's range. With a registry, stock kind's
+# node image and kindnetd are used.
 # Idempotent: a running cluster is kept, unless its node runs another node image or was restarted
 # (Docker or the machine restarted): kind does not reliably bring a restarted cluster back, and the
 # tests saw NodePort connections reset after such a restart.
@@ -22,6 +25,7 @@ elif registry_reachable; then
 else
   node_image=$("$here/node-image.sh")
   printf 'networking:\n  disableDefaultCNI: true\n' >> "$config"
+  pod_network=static
 fi
 node_container="$CLUSTER_NAME-control-plane"
 config_sum=$(sha256sum "$config" | cut -d' ' -f1)
@@ -45,16 +49,47 @@ recreate_reason() {
   fi
 }
 
-if cluster_exists; then
-  reason=$(recreate_reason)
-  if [ -z "$reason" ]; then
-    echo "kind cluster $CLUSTER_NAME is running"
-    exit 0
-  fi
-  echo "kind cluster $CLUSTER_NAME exists but $reason: recreating it"
-  "$KIND" delete cluster --name "$CLUSTER_NAME"
-fi
+# Every node's ptp configuration for its own pod range, and routes to the others' ranges through their
+# addresses on kind's Docker network. Pods reach other nodes' pods masqueraded as their node (ptp ipMasq).
+static_pod_network() {
+  local kubectl node cidr other
+  kubectl=$(kubectl_bin)
+  declare -A cidrs addresses
+  for node in $("$KIND" get nodes --name "$CLUSTER_NAME"); do
+    for _ in $(seq 60); do
+      cidr=$("$kubectl" --context "kind-$CLUSTER_NAME" get node "$node" -o jsonpath='{.spec.podCIDR}' 2>/dev/null || true)
+      [ -n "$cidr" ] && break
+      sleep 2
+    done
+    [ -n "$cidr" ] || { echo "node $node was given no pod range" >&2; return 1; }
+    cidrs[$node]=$cidr
+    addresses[$node]=$(docker inspect -f '{{(index .NetworkSettings.Networks "kind").IPAddress}}' "$node")
+  done
+  for node in "${!cidrs[@]}"; do
+    for other in "${!cidrs[@]}"; do
+      [ "$other" = "$node" ] || docker exec "$node" ip route replace "${cidrs[$other]}" via "${addresses[$other]}"
+    done
+    sed "s|POD_CIDR|${cidrs[$node]}|" "$here/node/10-digits-ptp.conflist" \
+      | docker exec -i "$node" tee /etc/cni/net.d/10-digits-ptp.conflist >/dev/null
+  done
+}
 
-echo "creating kind cluster $CLUSTER_NAME from $node_image"
-"$KIND" create cluster --name "$CLUSTER_NAME" --image "$node_image" --config "$config" --wait 5m
-echo "$config_sum" | docker exec -i "$node_container" tee "$config_stamp" >/dev/null
+if cluster_exists && reason=$(recreate_reason) && [ -z "$reason" ]; then
+  echo "kind cluster $CLUSTER_NAME is running"
+else
+  if cluster_exists; then
+    echo "kind cluster $CLUSTER_NAME exists but $reason: recreating it"
+    "$KIND" delete cluster --name "$CLUSTER_NAME"
+  fi
+  echo "creating kind cluster $CLUSTER_NAME from $node_image"
+  if [ "${pod_network:-}" = static ]; then
+    # The nodes turn Ready once their CNI configuration is written, after kubeadm has run.
+    "$KIND" create cluster --name "$CLUSTER_NAME" --image "$node_image" --config "$config"
+    static_pod_network
+  else
+    "$KIND" create cluster --name "$CLUSTER_NAME" --image "$node_image" --config "$config" --wait 5m
+  fi
+  "$(kubectl_bin)" --context "kind-$CLUSTER_NAME" wait --for=condition=Ready node --all --timeout 5m
+  echo "$config_sum" | docker exec -i "$node_container" tee "$config_stamp" >/dev/null
+fi
+"$here/kind-addons.sh"

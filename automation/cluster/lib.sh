@@ -50,3 +50,16 @@ kubectl_bin() {
   [ -x "$built" ] || "$here/build-k8s-binaries.sh" >&2
   echo "$built"
 }
+
+# single_binary_image TAG SOURCE PATH [CHANGE...]: an image holding one executable at PATH (with /tmp
+# and an /etc/passwd naming root and nobody); the remaining arguments are `docker import` changes.
+single_binary_image() {
+  local tag=$1 source=$2 path=$3 root; shift 3
+  root=$(mktemp -d)
+  mkdir -p "$root$(dirname "$path")" "$root/tmp" "$root/etc"
+  install -m 0755 "$source" "$root$path"
+  chmod 1777 "$root/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' > "$root/etc/passwd"
+  tar --numeric-owner --owner=0 --group=0 -C "$root" -c . | docker import "${@/#/--change=}" - "$tag" >/dev/null
+  rm -rf "$root"
+}

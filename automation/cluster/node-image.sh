@@ -3,7 +3,6 @@
 #   a Debian root filesystem with systemd, containerd, runc and the CNI plugins (Debian's packages),
 #   kind's own node files (entrypoint, units, containerd config) from the kind module,
 #   kubelet, kubeadm, kubectl and crictl built from the Go module proxy,
-#   a static ptp CNI configuration (kind's kindnetd image cannot be pulled; one node needs no more),
 #   and every image kubeadm runs, preloaded into the node's containerd.
 # Prints the image name. Everything heavy is cached under $DIGITS_CACHE, keyed by version.
 set -euo pipefail
@@ -35,7 +34,6 @@ for cmd in kubelet kubeadm kubectl; do install -m 0755 "$K8S_BIN/$cmd" "$overlay
 install -m 0755 "$DIGITS_CACHE/tools/crictl-$CRICTL_VERSION/crictl" "$overlay/usr/bin/crictl"
 # The node's containerd runs runc through the capability filter: kube-proxy pods are privileged.
 install -m 0755 "$capfilter" "$overlay/usr/local/sbin/runc-capfilter"
-install -m 0644 "$here/node/10-digits-ptp.conflist" "$overlay/etc/cni/net.d/10-digits-ptp.conflist"
 echo "$K8S_VERSION" > "$overlay/kind/version"
 pause=$(kubeadm_images | grep /pause:)
 sed -i -e "s|sandbox_image = .*|sandbox_image = \"$pause\"|" \

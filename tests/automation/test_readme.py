@@ -46,7 +46,7 @@ def test_every_readme_command_exists(command):
         sys.path[:0] = [p for p in paths if p not in sys.path]
         assert importlib.util.find_spec(module) is not None, f"no module {module}"
     elif words[:2] == ["docker", "exec"]:
-        assert words[2] == "digits-control-plane", "only the kind node is reached into"
+        assert words[2] == "digits-worker", "only the store's kind node is reached into"
     elif words[0].endswith(".sh"):
         script = REPO / words[0]
         assert script.is_file() and os.access(script, os.X_OK), f"no script {words[0]}"

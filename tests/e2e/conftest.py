@@ -16,13 +16,11 @@ import pytest
 
 from kubernetes import client
 from tests.support.github_server import FakeGitHub, fake_github
-from tests.support.kind import KindCluster, kind_cluster, postgres_ready
+from tests.support.kind import KindCluster, deploy, kind_cluster, postgres_ready
 from tests.support.paths import REPO
 from tests.support.rollouts import set_model_spec
 
 OVERLAY = REPO / "kubernetes" / "overlays" / "kind"
-CRDS = REPO / "kubernetes" / "crds"
-POLICIES = REPO / "kubernetes" / "policies"
 DEPLOYMENTS = ("digits-api", "digits-frontend", "digits-syncer")
 ROLLOUT_TIMEOUT_S = 90
 
@@ -47,6 +45,21 @@ def hub(tmp_path_factory, cluster) -> Iterator[FakeGitHub]:
     assert hub.schema_errors == [], "\n".join(hub.schema_errors)
 
 
+def point_the_syncer_at(cluster: KindCluster, hub: FakeGitHub) -> None:
+    """The DigitsModel's spec and the syncer's ConfigMap for the test's GitHub (re-applying the overlay undoes both)."""
+    spec = {
+        "source": {"repo": f"{hub.owner}/{hub.source}", "pollIntervalSeconds": 2},
+        "record": {"repo": f"{hub.owner}/{hub.deploy}"},
+        "rollout": {"timeoutSeconds": ROLLOUT_TIMEOUT_S},
+        "pin": None,
+        "suspend": False,
+    }
+    set_model_spec(cluster, spec)
+    # Where the token goes is the syncer's own setting (its ConfigMap), not the resource's.
+    url = {"data": {"DIGITS_SYNCER_GITHUB_API_URL": hub.url}}
+    cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps(url))
+
+
 def _wait_for_rollouts(cluster: KindCluster, deployments: tuple[str, ...] = DEPLOYMENTS) -> None:
     for deployment in deployments:
         cluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=300s", timeout_s=330)
@@ -55,10 +68,7 @@ def _wait_for_rollouts(cluster: KindCluster, deployments: tuple[str, ...] = DEPL
 @pytest.fixture(scope="session")
 def system(cluster, hub) -> Iterator[KindCluster]:
     """The deployed system serving the baked-in model, its syncer polling the local GitHub every 2 s."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(POLICIES))
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/digitsmodels.digits.app")
-    cluster.kubectl("apply", "-k", str(OVERLAY))
+    deploy(cluster)
     cluster.kubectl("patch", "configmap", "digits-syncer-state", "--type=merge", "-p", '{"data":{"state.json":"{}"}}')
     cluster.kubectl("patch", "digitsmodel", "digits", "--subresource=status", "--type=merge", "-p", '{"status":null}')
     secret = cluster.kubectl(
@@ -72,27 +82,16 @@ def system(cluster, hub) -> Iterator[KindCluster]:
         "json",
     )
     cluster.kubectl("apply", "-f", "-", stdin=secret)
-    spec = {
-        "source": {"repo": f"{hub.owner}/{hub.source}", "pollIntervalSeconds": 2},
-        "record": {"repo": f"{hub.owner}/{hub.deploy}"},
-        "rollout": {"timeoutSeconds": ROLLOUT_TIMEOUT_S},
-        "pin": None,
-        "suspend": False,
-    }
-    set_model_spec(cluster, spec)
-    # Where the token goes is the syncer's own setting (its ConfigMap), not the resource's.
-    url = {"data": {"DIGITS_SYNCER_GITHUB_API_URL": hub.url}}
-    cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps(url))
+    point_the_syncer_at(cluster, hub)
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     _wait_for_rollouts(cluster)
     postgres_ready(cluster)
     yield cluster
     cluster.kubectl("delete", "secret", "digits-github-token", "--ignore-not-found")
     cluster.kubectl("delete", "digitsmodel", "digits", "--ignore-not-found")  # the base's spec again
-    cluster.kubectl("apply", "-k", str(OVERLAY))
-    cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
     # As `make deploy` leaves it: the syncer waits for the user's deployment repository (README).
-    _wait_for_rollouts(cluster, ("digits-api", "digits-frontend"))
+    deploy(cluster)
+    cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def test_api_deployment_shape():
         if o["kind"] == "Deployment" and o["metadata"]["name"] == "digits-api"
     )
     spec = api["spec"]
-    assert spec["replicas"] >= 2
+    assert "replicas" not in spec, "the HorizontalPodAutoscaler owns the count; applying one would reset it"
     assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert spec["progressDeadlineSeconds"] > 0
     container = spec["template"]["spec"]["containers"][0]
@@ -188,10 +188,16 @@ def test_only_the_syncer_mounts_the_repository_write_token(path):
 def test_the_api_and_the_frontend_spread_across_nodes_and_keep_one_replica_through_a_drain():
     rendered = objects("kubernetes/overlays/production")
     budgets = {o["metadata"]["name"]: o["spec"] for o in rendered if o["kind"] == "PodDisruptionBudget"}
+    hpas = [o["spec"] for o in rendered if o["kind"] == "HorizontalPodAutoscaler"]
+    autoscalers = {hpa["scaleTargetRef"]["name"]: hpa for hpa in hpas}
+    assert set(autoscalers) == {"digits-api"}
     for name in ("digits-api", "digits-frontend"):
         (deployment,) = [o for o in rendered if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
-        assert deployment["spec"]["replicas"] >= 2
+        replicas = autoscalers[name]["minReplicas"] if name in autoscalers else deployment["spec"]["replicas"]
+        assert replicas >= 2
         spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
-        assert {c["topologyKey"] for c in spread} >= {"kubernetes.io/hostname"}
+        (per_node,) = [c for c in spread if c["topologyKey"] == "kubernetes.io/hostname"]
+        # Held to one replica more per node at most, counting only nodes that take pods (so a drain moves them).
+        assert (per_node["whenUnsatisfiable"], per_node["nodeTaintsPolicy"]) == ("DoNotSchedule", "Honor")
         assert all(c["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": name} for c in spread)
         assert budgets[name] == {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}

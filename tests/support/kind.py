@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.cluster_versions import K8S_BIN, version
-from tests.support.paths import CACHE
+from tests.support.paths import CACHE, REPO
 
 NODE_PORT_URL = "http://127.0.0.1:30001"
 NAMESPACE = "digits"
 POSTGRES_POD = "digits-postgres-0"
+DEPLOY_SCRIPT = REPO / "automation" / "cluster" / "deploy.sh"
 
 
 def _run(*command: str, stdin: str | None = None, timeout_s: float = 120) -> str:
@@ -28,6 +29,7 @@ def _run(*command: str, stdin: str | None = None, timeout_s: float = 120) -> str
 class KindCluster:
     name: str
     kubeconfig: Path
+    kind: str  # the kind CLI
 
     @property
     def node(self) -> str:
@@ -62,7 +64,16 @@ def kind_cluster(workdir: Path) -> KindCluster:
         raise RuntimeError(f"no kind cluster {name!r} (have {clusters}): run `make kind-up kind-load deploy`")
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(_run(kind, "get", "kubeconfig", "--name", name))
-    return KindCluster(name, kubeconfig)
+    return KindCluster(name, kubeconfig, kind)
+
+
+def deploy(cluster: KindCluster) -> None:
+    """``make deploy``'s rollout (automation/cluster/deploy.sh) against this cluster."""
+    kubectl = f"{K8S_BIN / 'kubectl'} --kubeconfig={cluster.kubeconfig}"
+    env = {**os.environ, "KUBECTL": kubectl, "CLUSTER_NAME": cluster.name}
+    result = subprocess.run([str(DEPLOY_SCRIPT)], env=env, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError(f"{DEPLOY_SCRIPT} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
 
 
 def postgres_ready(cluster: KindCluster) -> None:

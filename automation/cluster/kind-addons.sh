@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the kind cluster's add-ons: metrics-server (kubernetes/kind-addons), built from the Go module
+# proxy and loaded into the nodes, never pulled. Waits until the metrics API answers. Idempotent.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+repo="$(cd "$here/../.." && pwd)"
+kubectl=$(kubectl_bin)
+context="kind-$CLUSTER_NAME"
+
+"$here/build-tools.sh" metrics-server
+image="local/metrics-server:$METRICS_SERVER_VERSION"
+docker image inspect "$image" >/dev/null 2>&1 || single_binary_image "$image" \
+  "$DIGITS_CACHE/tools/metrics-server-$METRICS_SERVER_VERSION/metrics-server" /metrics-server \
+  'ENTRYPOINT ["/metrics-server"]' "USER 65534:65534"
+"$KIND" load docker-image --name "$CLUSTER_NAME" "$image"
+sed "s|local/metrics-server:VERSION|$image|" "$repo/kubernetes/kind-addons/metrics-server.yaml" \
+  | "$kubectl" --context "$context" apply -f -
+"$kubectl" --context "$context" -n kube-system rollout status deployment/metrics-server --timeout 180s
+"$kubectl" --context "$context" wait --for=condition=Available --timeout=120s apiservice/v1beta1.metrics.k8s.io
