@@ -129,7 +129,7 @@ def _load_job(pixels: list[int], seconds: int) -> dict[str, Any]:
         "name": "load",
         "image": "digits-api:dev",
         "imagePullPolicy": "Never",
-        "command": ["python", "-c", LOAD_SCRIPT],
+        "command": ["python3", "-c", LOAD_SCRIPT],
         "env": [
             {"name": "PIXELS", "value": json.dumps(pixels)},
             {"name": "LOAD_SECONDS", "value": str(seconds)},
