@@ -18,27 +18,23 @@ if [[ $tools == *" kind "* ]] && [ ! -x "$KIND_BUILT" ]; then
   mkdir -p "$(dirname "$KIND_BUILT")" && mv "$tmp/kind" "$KIND_BUILT" && rm -rf "$tmp"
 fi
 
-crictl_bin="$DIGITS_CACHE/tools/crictl-$CRICTL_VERSION/crictl"
-if [[ $tools == *" crictl "* ]] && [ ! -x "$crictl_bin" ]; then
-  echo "building crictl $CRICTL_VERSION"
-  src="$DIGITS_CACHE/tools/crictl-$CRICTL_VERSION/src"
-  mkdir -p "$src"
-  printf 'module local/build\ngo 1.24\nrequire sigs.k8s.io/cri-tools %s\n' "$CRICTL_VERSION" > "$src/go.mod"
-  (cd "$src" && go build -trimpath \
-    -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" -o "$crictl_bin" sigs.k8s.io/cri-tools/cmd/crictl)
-fi
-
-metrics_server_bin="$DIGITS_CACHE/tools/metrics-server-$METRICS_SERVER_VERSION/metrics-server"
-if [[ $tools == *" metrics-server "* ]] && [ ! -x "$metrics_server_bin" ]; then
-  echo "building metrics-server $METRICS_SERVER_VERSION"
-  src="$DIGITS_CACHE/tools/metrics-server-$METRICS_SERVER_VERSION/src"
-  mkdir -p "$src"
-  printf 'module local/build\ngo 1.24\nrequire sigs.k8s.io/metrics-server %s\n' "$METRICS_SERVER_VERSION" > "$src/go.mod"
-  # Its Makefile stamps the version into client-go's version package.
-  (cd "$src" && go build -trimpath -o "$metrics_server_bin" \
-    -ldflags "-s -w -X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
-    sigs.k8s.io/metrics-server/cmd/metrics-server)
-fi
+# build_required TOOL MODULE VERSION PACKAGE VERSION_VARIABLE: build PACKAGE of MODULE@VERSION (whose own
+# replace directives do not apply, as for any dependency) into $DIGITS_CACHE/tools/TOOL-VERSION/TOOL, with
+# the version stamped into VERSION_VARIABLE; once, and only when TOOL was asked for.
+build_required() {
+  local tool=$1 module=$2 version=$3 package=$4 variable=$5
+  local dir="$DIGITS_CACHE/tools/$tool-$version"
+  [[ $tools == *" $tool "* ]] && [ ! -x "$dir/$tool" ] || return 0
+  echo "building $tool $version"
+  mkdir -p "$dir/src"
+  printf 'module local/build\ngo 1.24\nrequire %s %s\n' "$module" "$version" > "$dir/src/go.mod"
+  (cd "$dir/src" && go build -trimpath -ldflags "-s -w -X $variable=$version" -o "$dir/$tool" "$package")
+}
+build_required crictl sigs.k8s.io/cri-tools "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl \
+  sigs.k8s.io/cri-tools/pkg/version.Version
+# metrics-server's Makefile stamps its version into client-go's version package.
+build_required metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" \
+  sigs.k8s.io/metrics-server/cmd/metrics-server k8s.io/client-go/pkg/version.gitVersion
 
 [[ $tools == *" coredns "* ]] || exit 0
 coredns_version=$(kubeadm_images 2>/dev/null | sed -n 's|.*/coredns:||p')
