@@ -317,6 +317,7 @@ def _retrain_trigger(settings: SyncerSettings, api: Any, syncer: Syncer) -> Call
             api,
             settings.rollout.namespace,
             retrain.retrain_pod_template,
+            source_repo=settings.source.source_repo,
             deadline_s=retrain.retrain_deadline_s,
             ttl_s=retrain.retrain_ttl_s,
             timeout_s=settings.rollout.kubernetes_timeout_s,

@@ -1,7 +1,8 @@
 """Training Jobs in the cluster (the ``kubernetes`` client). A Job is made from a PodTemplate the operator
 keeps beside the syncer (``kubernetes/base/retrain.yaml``: image, command, limits, where the store and the
-training repository are): the syncer adds only the release tag to publish and the serving model's pin, in
-the same env its api init container reads, and bounds the Job (no retries, a deadline, a TTL)."""
+store is): the syncer adds the training repository its DigitsModel names, the release tag to publish and
+the serving model's pin, in the same env its api init container reads, and bounds the Job (no retries, a
+deadline, a TTL)."""
 
 from __future__ import annotations
 
@@ -23,21 +24,23 @@ COMPONENT = "retrain"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "digits-syncer"}
 TAG_ENV = "DIGITS_RETRAIN_TAG"
 """The release tag the Job publishes (its bundle's version), in every container's env."""
+SOURCE_REPO_ENV = "DIGITS_RETRAIN_SOURCE_REPO"
+"""The training repository the Job publishes to (the syncer's source), in every container's env."""
 TAG_ANNOTATION = "digits.app/retrain-tag"
 
 
 def job_manifest(
-    template: dict[str, Any], name: str, tag: str, pin: Pin, *, deadline_s: int, ttl_s: int
+    template: dict[str, Any], name: str, tag: str, pin: Pin, *, source_repo: str, deadline_s: int, ttl_s: int
 ) -> dict[str, Any]:
-    """The Job that runs ``template`` (a PodTemplate as the API serves it, camelCase) once to publish ``tag``,
-    starting from the model ``pin`` names."""
+    """The Job that runs ``template`` (a PodTemplate as the API serves it, camelCase) once to publish ``tag`` to
+    ``source_repo``, starting from the model ``pin`` names."""
     pod = copy.deepcopy(template.get("template") or {})
     spec = pod.setdefault("spec", {})
     spec["restartPolicy"] = "Never"
     labels = {**((pod.get("metadata") or {}).get("labels") or {}), COMPONENT_LABEL: COMPONENT, **MANAGED_BY}
     pod["metadata"] = {**(pod.get("metadata") or {}), "labels": labels}
     for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        values = {TAG_ENV: tag}
+        values = {TAG_ENV: tag, SOURCE_REPO_ENV: source_repo}
         if container.get("name") == FETCH_CONTAINER:
             values |= {MODEL_URL: pin.url, MODEL_SHA256: pin.sha256}
         kept = [e for e in container.get("env") or [] if e.get("name") not in values]
@@ -63,10 +66,20 @@ def _finished(job: Any) -> bool:
 class KubeTrainingJobs:
     """Lists and starts the training Jobs of one namespace."""
 
-    def __init__(self, api: Any, namespace: str, pod_template: str, *, deadline_s: int, ttl_s: int, timeout_s: float):
+    def __init__(
+        self,
+        api: Any,
+        namespace: str,
+        pod_template: str,
+        *,
+        source_repo: str,
+        deadline_s: int,
+        ttl_s: int,
+        timeout_s: float,
+    ):
         self._batch = client.BatchV1Api(api)
         self._core = client.CoreV1Api(api)
-        self._namespace, self._pod_template = namespace, pod_template
+        self._namespace, self._pod_template, self._source_repo = namespace, pod_template, source_repo
         self._deadline_s, self._ttl_s, self._timeout = deadline_s, ttl_s, timeout_s
 
     def observe(self) -> TrainingJobs:
@@ -88,7 +101,9 @@ class KubeTrainingJobs:
         )
         raw = self._core.api_client.sanitize_for_serialization(template)
         name = f"{self._pod_template}-{now:%Y%m%d-%H%M%S}".lower()
-        body = job_manifest(raw, name, tag, pin, deadline_s=self._deadline_s, ttl_s=self._ttl_s)
+        body = job_manifest(
+            raw, name, tag, pin, source_repo=self._source_repo, deadline_s=self._deadline_s, ttl_s=self._ttl_s
+        )
         try:
             call(self._batch.create_namespaced_job, self._namespace, body, _request_timeout=self._timeout)
         except client.exceptions.ApiException as error:

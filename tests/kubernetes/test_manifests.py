@@ -201,3 +201,19 @@ def test_the_api_and_the_frontend_spread_across_nodes_and_keep_one_replica_throu
         assert (per_node["whenUnsatisfiable"], per_node["nodeTaintsPolicy"]) == ("DoNotSchedule", "Honor")
         assert all(c["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": name} for c in spread)
         assert budgets[name] == {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}
+
+
+@pytest.mark.parametrize("path", ["kubernetes/overlays/kind", "kubernetes/overlays/production"])
+def test_every_configmap_key_a_pod_reads_is_in_its_configmap(path):
+    """A missing key is found only when the kubelet starts the container (CreateContainerConfigError)."""
+    maps = {o["metadata"]["name"]: o.get("data", {}) for o in objects(path) if o["kind"] == "ConfigMap"}
+    for name, template in pod_templates(path).items():
+        spec = template["spec"]
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("configMapKeyRef")
+                if ref and not ref.get("optional"):
+                    assert ref["key"] in maps.get(ref["name"], {}), f"{name}/{container['name']}: {env['name']}"
+            for source in container.get("envFrom", []):
+                ref = source.get("configMapRef")
+                assert not ref or ref.get("optional") or ref["name"] in maps, f"{name}/{container['name']}"

@@ -20,7 +20,7 @@ from digits_syncer.pin_manifest import MODEL_SHA256, MODEL_URL
 from digits_syncer.retrain_trigger import RetrainTrigger
 from digits_syncer.retraining import RetrainRules
 from digits_syncer.state import Pin
-from digits_syncer.training_jobs import TAG_ENV, KubeTrainingJobs
+from digits_syncer.training_jobs import SOURCE_REPO_ENV, TAG_ENV, KubeTrainingJobs
 from kubernetes import client
 from tests.support.feedback import store_drawings
 from tests.support.manifests import apply_project
@@ -50,7 +50,9 @@ def test_a_training_job_starts_once_enough_drawings_arrived(cluster, tmp_path, a
     trigger = RetrainTrigger(
         rules=RetrainRules(after_drawings=300, min_interval=timedelta(hours=6)),
         tag_prefix="retrain-",
-        jobs=KubeTrainingJobs(as_syncer, "digits", "digits-retrain", deadline_s=1800, ttl_s=86400, timeout_s=10),
+        jobs=KubeTrainingJobs(
+            as_syncer, "digits", "digits-retrain", source_repo="o/t", deadline_s=1800, ttl_s=86400, timeout_s=10
+        ),
         serving_data_newest=serving_data_newest(api.url, 10),  # the baked-in model: trained on no drawings
         drawings_after=FeedbackStore(create_store_engine(settings), settings).count,
         serving_pin=applier.running_pin,
@@ -75,10 +77,12 @@ def test_a_training_job_starts_once_enough_drawings_arrived(cluster, tmp_path, a
         MODEL_URL: PIN.url,
         MODEL_SHA256: PIN.sha256,
         TAG_ENV: job.metadata.annotations["digits.app/retrain-tag"],
+        SOURCE_REPO_ENV: "o/t",
     }
     (train,) = pod.containers
     assert train.image == "digits-trainer:dev"
-    assert {e.name: e.value for e in train.env}[TAG_ENV] == "retrain-20261205T220000Z"
+    env = {e.name: e.value for e in train.env}
+    assert (env[TAG_ENV], env[SOURCE_REPO_ENV]) == ("retrain-20261205T220000Z", "o/t")
 
     clock[0] += timedelta(hours=7)  # past the interval, but the first Job has not finished
     assert "is still running" in trigger.tick().reason

@@ -10,7 +10,7 @@ from digits_syncer.pin_manifest import FETCH_CONTAINER, MODEL_SHA256, MODEL_URL
 from digits_syncer.releases import tag_problem
 from digits_syncer.retraining import RetrainRules, TrainingJobs, retrain_decision, retrain_tag
 from digits_syncer.state import Pin
-from digits_syncer.training_jobs import TAG_ENV, job_manifest
+from digits_syncer.training_jobs import SOURCE_REPO_ENV, TAG_ENV, job_manifest
 
 NOW = datetime(2026, 12, 5, 22, 15, 0, tzinfo=UTC)
 RULES = RetrainRules(after_drawings=300, min_interval=timedelta(hours=6))
@@ -59,7 +59,9 @@ TEMPLATE = {
 
 def test_a_job_runs_the_template_once_from_the_serving_pin_to_publish_its_tag():
     pin = Pin("v1.4.0", "https://example/mnist-cnn-v1.4.0.zip", "a" * 64)
-    job = job_manifest(TEMPLATE, "digits-retrain-20261205-221500", "retrain-x", pin, deadline_s=900, ttl_s=86400)
+    job = job_manifest(
+        TEMPLATE, "digits-retrain-20261205-221500", "retrain-x", pin, source_repo="o/t", deadline_s=900, ttl_s=86400
+    )
     assert job["kind"] == "Job" and job["metadata"]["name"] == "digits-retrain-20261205-221500"
     spec = job["spec"]
     assert (spec["backoffLimit"], spec["activeDeadlineSeconds"], spec["ttlSecondsAfterFinished"]) == (0, 900, 86400)
@@ -72,9 +74,10 @@ def test_a_job_runs_the_template_once_from_the_serving_pin_to_publish_its_tag():
         MODEL_URL: pin.url,
         MODEL_SHA256: pin.sha256,
         TAG_ENV: "retrain-x",
+        SOURCE_REPO_ENV: "o/t",
     }
     (train,) = pod["spec"]["containers"]
-    assert {e["name"]: e["value"] for e in train["env"]} == {"KEEP": "1", TAG_ENV: "retrain-x"}
+    assert {e["name"]: e["value"] for e in train["env"]} == {"KEEP": "1", TAG_ENV: "retrain-x", SOURCE_REPO_ENV: "o/t"}
     assert TEMPLATE["template"]["spec"]["restartPolicy"] == "OnFailure"  # the template itself is left alone
 
 
