@@ -199,6 +199,7 @@ def test_the_api_and_the_frontend_spread_across_nodes_and_keep_one_replica_throu
         (per_node,) = [c for c in spread if c["topologyKey"] == "kubernetes.io/hostname"]
         # Held to one replica more per node at most, counting only nodes that take pods (so a drain moves them).
         assert (per_node["whenUnsatisfiable"], per_node["nodeTaintsPolicy"]) == ("DoNotSchedule", "Honor")
+        assert per_node["matchLabelKeys"] == ["pod-template-hash"], "each revision spread on its own"
         assert all(c["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": name} for c in spread)
         assert budgets[name] == {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}
 
