@@ -60,7 +60,7 @@ def point_the_syncer_at(cluster: KindCluster, hub: FakeGitHub) -> None:
     cluster.kubectl("patch", "configmap", "digits-syncer-config", "--type=merge", "-p", json.dumps(url))
 
 
-def _wait_for_rollouts(cluster: KindCluster, deployments: tuple[str, ...] = DEPLOYMENTS) -> None:
+def wait_for_rollouts(cluster: KindCluster, deployments: tuple[str, ...] = DEPLOYMENTS) -> None:
     for deployment in deployments:
         cluster.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=300s", timeout_s=330)
 
@@ -84,7 +84,7 @@ def system(cluster, hub) -> Iterator[KindCluster]:
     cluster.kubectl("apply", "-f", "-", stdin=secret)
     point_the_syncer_at(cluster, hub)
     cluster.kubectl("rollout", "restart", "deployment/digits-syncer")
-    _wait_for_rollouts(cluster)
+    wait_for_rollouts(cluster)
     postgres_ready(cluster)
     yield cluster
     cluster.kubectl("delete", "secret", "digits-github-token", "--ignore-not-found")

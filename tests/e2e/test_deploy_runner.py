@@ -16,8 +16,9 @@ from typing import Any
 from tests.e2e.conftest import OVERLAY, point_the_syncer_at
 from tests.support.cluster_versions import K8S_BIN
 from tests.support.kind import KindCluster
-from tests.support.paths import ARTIFACTS, REPO
+from tests.support.paths import REPO
 from tests.support.predict_load import PredictLoad
+from tests.support.rollouts import keep_report
 from tests.support.servers import wait_until
 
 ROLLOUT = REPO / "automation" / "rollout-release.sh"
@@ -36,8 +37,7 @@ def _build_broken_api_image(cluster: KindCluster) -> None:
         subprocess.run(["docker", "commit", "--change", exits, container, BROKEN], capture_output=True, check=True)
     finally:
         subprocess.run(["docker", "rm", container], capture_output=True, check=True)
-    workers = cluster.kubectl("get", "nodes", "-l", "!node-role.kubernetes.io/control-plane", "-o", "name")
-    nodes = ",".join(name.removeprefix("node/") for name in workers.split())
+    nodes = ",".join(sorted(cluster.workers()))
     subprocess.run(
         [cluster.kind, "load", "docker-image", "--name", cluster.name, "--nodes", nodes, BROKEN],
         capture_output=True,
@@ -73,8 +73,7 @@ def test_the_runner_undoes_a_release_whose_api_image_cannot_start_and_no_request
     after = _api_template(system)
     report: dict[str, Any] = {"rc": result.returncode, "undone_s": round(undone_s, 1), "requests": load.sent}
     report |= {"failures": load.failures, "answers_by_version": load.versions, "stderr": result.stderr[-2000:]}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "e2e-runner-undo.json").write_text(json.dumps(report, indent=2))
+    keep_report("runner-undo", report)
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "deployment/digits-api did not become available: undoing it" in result.stderr

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import wait_for_rollouts
 from tests.support.kind import KindCluster
-from tests.support.paths import ARTIFACTS
 from tests.support.predict_load import PredictLoad
+from tests.support.rollouts import keep_report
 from tests.support.servers import wait_until
 
 APPS = ("digits-api", "digits-frontend")
@@ -46,11 +47,6 @@ for thread in threads: thread.join()
 """
 
 
-def _workers(system: KindCluster) -> set[str]:
-    names = system.kubectl("get", "nodes", "-l", "!node-role.kubernetes.io/control-plane", "-o", "name")
-    return {name.removeprefix("node/") for name in names.split()}
-
-
 def _pods(system: KindCluster, app: str) -> list[dict[str, Any]]:
     """The app's pods that are not terminating."""
     listed = json.loads(system.kubectl("get", "pods", "-l", f"app.kubernetes.io/name={app}", "-o", "json"))
@@ -72,27 +68,17 @@ def _wait(condition: Callable[[], bool], what: str) -> None:
     wait_until(condition, SCALE_TIMEOUT_S, what, interval_s=2)
 
 
-def _rolled_out(system: KindCluster) -> None:
-    for app in APPS:
-        system.kubectl("rollout", "status", f"deployment/{app}", "--timeout=300s", timeout_s=330)
-
-
-def _keep(name: str, report: dict[str, Any]) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"e2e-{name}.json").write_text(json.dumps(report, indent=2))
-
-
 def test_the_api_and_the_frontend_run_on_both_workers_and_never_on_the_control_plane(system):
-    workers = _workers(system)
+    workers = system.workers()
     assert len(workers) == 2, f"kubernetes/kind-cluster.yaml makes two workers, the cluster has {workers}"
-    _rolled_out(system)
+    wait_for_rollouts(system, APPS)
     for app in APPS:
         nodes = _nodes_of(system, app)
         assert set(nodes) == workers, f"{app} runs on {nodes}"
 
 
 def test_a_worker_drained_under_load_fails_no_request(system, pixels):
-    drained = sorted(_workers(system))[-1]  # the store's volume is on the first worker
+    drained = sorted(system.workers())[-1]  # the store's volume is on the first worker
     moved = {app: _nodes_of(system, app).count(drained) for app in APPS}
     started = time.monotonic()
     try:
@@ -101,12 +87,12 @@ def test_a_worker_drained_under_load_fails_no_request(system, pixels):
                 "drain", drained, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=240s", timeout_s=270
             )
             drained_s = time.monotonic() - started
-            _rolled_out(system)
+            wait_for_rollouts(system, APPS)
             time.sleep(5)  # answers from the replicas that stayed and those that moved
     finally:
         system.kubectl("uncordon", drained)
     placed = {app: _nodes_of(system, app) for app in APPS}
-    _keep(
+    keep_report(
         "drain",
         {"node": drained, "pods_moved": moved, "drain_s": round(drained_s, 1), "placed_after": placed}
         | {"requests": load.sent, "failures": load.failures},
@@ -118,7 +104,7 @@ def test_a_worker_drained_under_load_fails_no_request(system, pixels):
     # New pods go where the spread wants them: a restart puts a replica back on the uncordoned worker.
     for app in APPS:
         system.kubectl("rollout", "restart", f"deployment/{app}")
-    _rolled_out(system)
+    wait_for_rollouts(system, APPS)
     for app in APPS:
         assert drained in _nodes_of(system, app), f"{app} did not come back to {drained}"
 
@@ -206,7 +192,7 @@ def test_the_api_scales_out_under_load_and_back_in_when_it_ends(system, pixels, 
     ended = time.monotonic()
     _wait(lambda: _api_replicas(system) == AT_REST, "the HPA scaling in")
     scaled_in_s = time.monotonic() - ended
-    _keep(
+    keep_report(
         "autoscaling",
         {"scaled_out_s": round(scaled_out_s, 1), "peak_replicas": peak, "nodes_at_peak": nodes}
         | {"scaled_in_s": round(scaled_in_s, 1), "hpa": system.kubectl("get", "hpa", "digits-api")},

@@ -48,6 +48,11 @@ class KindCluster:
         """A command in the node container (for what only the node can see, like its routes)."""
         return _run("docker", "exec", self.node, *command)
 
+    def workers(self) -> set[str]:
+        """The nodes that run the app (every node but the control plane)."""
+        names = self.kubectl("get", "nodes", "-l", "!node-role.kubernetes.io/control-plane", "-o", "name")
+        return {name.removeprefix("node/") for name in names.split()}
+
     def host_address(self) -> str:
         """The host's address as pods reach it: the node's default gateway (the docker network's)."""
         route = self.on_node("ip", "-4", "route", "show", "default")

@@ -90,6 +90,12 @@ def keep_model_table(cluster: Any, when: str) -> str:
     return table
 
 
+def keep_report(name: str, report: dict[str, Any]) -> None:
+    """``report`` kept as artifacts/tests/e2e-<name>.json."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"e2e-{name}.json").write_text(json.dumps(report, indent=2))
+
+
 def write_report(name: str, release: str, load: PredictLoad, **timings_s: float) -> None:
     """What a client saw while ``release`` was handled, kept as artifacts/tests/e2e-<name>.json."""
     report = {
@@ -99,5 +105,4 @@ def write_report(name: str, release: str, load: PredictLoad, **timings_s: float)
         "failures": load.failures,
         "answers_by_version": load.versions,
     }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"e2e-{name}.json").write_text(json.dumps(report, indent=2))
+    keep_report(name, report)
