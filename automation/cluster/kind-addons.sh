@@ -18,7 +18,7 @@ sed "s|local/metrics-server:VERSION|$image|" "$repo/kubernetes/kind-addons/metri
 # The API is registered once the Service answers from the control plane's node (see metrics-apiservice.yaml).
 address=$("${kubectl[@]}" -n kube-system get service metrics-server -o jsonpath='{.spec.clusterIP}')
 for _ in $(seq 60); do
-  status=$(docker exec "$CLUSTER_NAME-control-plane" curl -sk -m 2 -o /dev/null -w '%{http_code}' "https://$address/livez" || true)
+  status=$(docker exec "$CLUSTER_NAME-control-plane" curl -sk -m 2 -o /dev/null -w '%{http_code}' "https://$address:4443/livez" || true)
   [ "$status" = 200 ] && break
   sleep 1
 done

@@ -8,6 +8,7 @@ must make the HorizontalPodAutoscaler add api replicas, and its end must take th
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,8 +65,28 @@ def _api_replicas(system: KindCluster) -> tuple[int, int]:
     return hpa["status"].get("desiredReplicas", 0), int(ready or 0)
 
 
-def _wait(condition: Callable[[], bool], what: str) -> None:
-    wait_until(condition, SCALE_TIMEOUT_S, what, interval_s=2)
+def _autoscaler_view(system: KindCluster) -> str:
+    """What the HPA and the load saw, for a failure message: its conditions and events, the pods' CPU."""
+    views = (
+        ("describe", "hpa", "digits-api"),
+        ("top", "pods", "-l", "app.kubernetes.io/name=digits-api"),
+        ("get", "pods", "-o", "wide", "-l", f"app.kubernetes.io/name in (digits-api,{LOAD_JOB})"),
+        ("logs", f"job/{LOAD_JOB}", "--tail=5"),
+    )
+    shown = []
+    for view in views:
+        try:
+            shown.append(system.kubectl(*view))
+        except (RuntimeError, subprocess.TimeoutExpired) as error:  # metrics-server may be what is broken
+            shown.append(str(error))
+    return "\n".join(shown)
+
+
+def _wait(system: KindCluster, condition: Callable[[], bool], what: str) -> None:
+    try:
+        wait_until(condition, SCALE_TIMEOUT_S, what, interval_s=2)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}\n{_autoscaler_view(system)}") from None
 
 
 def test_the_api_and_the_frontend_run_on_both_workers_and_never_on_the_control_plane(system):
@@ -181,16 +202,16 @@ def load_job(system) -> Any:
 
 def test_the_api_scales_out_under_load_and_back_in_when_it_ends(system, pixels, load_job):
     start, stop = load_job
-    _wait(lambda: _api_replicas(system) == AT_REST, "the api at rest")
+    _wait(system, lambda: _api_replicas(system) == AT_REST, "the api at rest")
     started = time.monotonic()
     start(pixels, SCALE_TIMEOUT_S)
-    _wait(lambda: _api_replicas(system)[1] > MIN_REPLICAS, "the HPA adding api replicas")
+    _wait(system, lambda: _api_replicas(system)[1] > MIN_REPLICAS, "the HPA adding api replicas")
     scaled_out_s = time.monotonic() - started
     peak = max(_api_replicas(system))
     nodes = _nodes_of(system, "digits-api")
     stop()
     ended = time.monotonic()
-    _wait(lambda: _api_replicas(system) == AT_REST, "the HPA scaling in")
+    _wait(system, lambda: _api_replicas(system) == AT_REST, "the HPA scaling in")
     scaled_in_s = time.monotonic() - ended
     keep_report(
         "autoscaling",
