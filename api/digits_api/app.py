@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import numpy as np
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -32,8 +33,16 @@ from digits_store.settings import StoreSettings
 
 log = logging.getLogger("digits_api")
 
-_NO_FRONTEND = """<!doctype html><title>digits API</title>
-<p>The digit recogniser API is running. No frontend is being served here: see <a href="/docs">/docs</a>.</p>"""
+DOCS_URL = "/api-docs"
+"""Swagger UI, off /docs (the project's documentation site's path); no ReDoc page."""
+DOCS_ASSETS_URL = f"{DOCS_URL}/assets"
+DOCS_ASSETS_PACKAGE = ("fastapi_offline", "static")
+"""Where Swagger UI's script, stylesheet and icon come from: a pinned wheel (api/requirements.txt), served by
+the API itself, as clusters without internet access can't reach the CDN FastAPI's own page loads them from."""
+
+_NO_FRONTEND = f"""<!doctype html><title>digits API</title>
+<p>The digit recogniser API is running. No frontend is being served here: see <a href="{DOCS_URL}">{DOCS_URL}</a>.
+</p>"""
 
 
 class DigitsApp(FastAPI):
@@ -95,6 +104,8 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
         version="1.0.0",
         description="Handwritten digit recognition with a CNN trained on MNIST, served from a versioned model bundle.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.registry, app.state.metrics, app.state.store = registry, metrics, link
 
@@ -116,6 +127,7 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
     app.include_router(drift_router(registry, drift))
     app.include_router(FeedbackRoutes(registry, metrics, settings, link).router)
     app.include_router(service.router)
+    _add_docs(app)
     if settings.static_dir is not None:
         # What no route matches, not what a route matches by path but not by method: mounted at "/", the files
         # would answer GET /predict with 404 rather than the router's 405 with Allow: POST.
@@ -133,3 +145,22 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
 
     app.outer_layers = lambda stack: MetricsMiddleware(PredictFastPath(stack, routes.predict), metrics)
     return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    """FastAPI's Swagger UI page at DOCS_URL, its assets from the API itself rather than a CDN."""
+    app.mount(DOCS_ASSETS_URL, StaticFiles(packages=[DOCS_ASSETS_PACKAGE]), name="api-docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def api_docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
+            oauth2_redirect_url=None,
+            swagger_ui_parameters=app.swagger_ui_parameters,
+        )

@@ -25,7 +25,7 @@ KNOWN_ROUTES = frozenset(
         "/healthz",
         "/readyz",
         "/metrics",
-        "/docs",
+        "/api-docs",
         "/openapi.json",
     }
 )

@@ -94,6 +94,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
       (else 431): a slow drip of headers, or 64 MB of them, no longer holds a connection or the event loop;
     - over uvicorn's ``limit_concurrency`` a request gets 503 with Retry-After, except the liveness probe's;
     - what httptools cannot parse gets 400.
+
     Every refusal closes the connection. The limits are class attributes: see :func:`limited_protocol`.
     """
 

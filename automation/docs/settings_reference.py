@@ -1,22 +1,15 @@
-"""The README's configuration reference, generated from the settings classes.
-
-python -m docs.settings_reference          # rewrite the tables in README.md
-python -m docs.settings_reference --check  # exit 1 when README.md is out of date
-"""
+"""Settings and the ``DigitsModel`` spec as Markdown tables, from the settings classes (the site's
+reference pages, ``docs.reference_pages``)."""
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _default(value: Any) -> str:
@@ -25,7 +18,7 @@ def _default(value: Any) -> str:
     if isinstance(value, tuple):
         value = list(value)
     if isinstance(value, Path):
-        return f"`{value.relative_to(README.parent) if value.is_relative_to(README.parent) else value}`"
+        return f"`{value.relative_to(REPO) if value.is_relative_to(REPO) else value}`"
     if hasattr(value, "value"):
         return f"`{value.value}`"
     return f"`{value}`"
@@ -75,48 +68,3 @@ def resource_table() -> str:
     rules = "\n".join(f"- {rule['message']}" for rule in schema["x-kubernetes-validations"])
     rows = ["| field | type | default | meaning |", "|---|---|---|---|", *_schema_rows(schema, "spec")]
     return "\n".join(rows) + "\n\nChecked by the API server as well (validation rules):\n\n" + rules
-
-
-def sections() -> dict[str, str]:
-    from digits_api.settings import ApiSettings
-    from digits_store.settings import StoreSettings
-    from digits_syncer.settings import SyncerSettings
-
-    return {
-        "api": table(ApiSettings),
-        "store": table(StoreSettings),
-        "syncer": grouped_tables(SyncerSettings),
-        "digitsmodel": resource_table(),
-    }
-
-
-def _replacement(content: str) -> Callable[[re.Match[str]], str]:
-    return lambda match: match.group(1) + content + "\n" + match.group(2)
-
-
-def render(readme: str) -> str:
-    for name, content in sections().items():
-        pattern = re.compile(rf"(<!-- settings:{name} -->\n)(?:.*?\n)?(<!-- /settings:{name} -->)", re.DOTALL)
-        if not pattern.search(readme):
-            raise ValueError(f"README.md has no <!-- settings:{name} --> section")
-        readme = pattern.sub(_replacement(content), readme)
-    return readme
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m docs.settings_reference")
-    parser.add_argument("--check", action="store_true", help="fail when README.md is out of date")
-    args = parser.parse_args(argv)
-    current = README.read_text()
-    wanted = render(current)
-    if args.check:
-        if current != wanted:
-            print("README.md's configuration reference is out of date: run make docs", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(wanted)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -143,7 +143,7 @@ def eligible(release: Release, rules: ReleaseFilter) -> bool:
 
 
 def select_release(releases: list[Release], rules: ReleaseFilter, skip: frozenset[str] = frozenset()) -> Release | None:
-    """The release the policy wants among those not in ``skip`` (``tag_key``s of releases that failed before)."""
+    """The release the policy wants among those not in ``skip`` (the ``tag_key`` of each release that failed before)."""
     candidates = [r for r in releases if eligible(r, rules) and tag_key(r.tag) not in skip]
     if not candidates:
         return None

@@ -59,7 +59,7 @@ def test_health_readiness_and_docs(api):
     assert httpx.get(f"{api.url}/readyz").json() == {"status": "ready", "model_version": BAKED_IN_VERSION}
     spec = httpx.get(f"{api.url}/openapi.json").json()
     assert {"/predict", "/predict/batch", "/model", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
-    assert httpx.get(f"{api.url}/docs").status_code == 200
+    assert httpx.get(f"{api.url}/api-docs").status_code == 200
 
 
 def test_metrics_count_requests_predictions_and_version(api, digits):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.support.browser import CANVAS, draw, open_page, wait_for_answer
+from tests.support.docs_site import check_site
 from tests.support.kind import NODE_PORT_URL
 from tests.support.nginx import UNREACHABLE_API_ROUTES
 from tests.support.strokes import place, trace_strokes
@@ -48,3 +49,12 @@ def test_no_other_api_route_is_reachable(system, method, path):
 def test_the_api_service_is_cluster_internal(system):
     assert system.kubectl("get", "service", "digits-api", "-o", "jsonpath={.spec.type}") == "ClusterIP"
     assert system.kubectl("get", "service", "digits-frontend", "-o", "jsonpath={.spec.ports[0].nodePort}") == "30001"
+
+
+def test_the_documentation_site_is_served_through_the_nodeport(system, browser):
+    """The site the frontend image carries, as a person reaches it in the cluster: rendered, searchable
+    offline, and every request to the NodePort's own origin."""
+    seen = check_site(browser, f"{NODE_PORT_URL}/docs/", "docs-nodeport")
+    assert seen["errors"] == [], seen["errors"]
+    assert seen["other_origins"] == [], seen["other_origins"]
+    assert seen["search_hits"] >= 1

@@ -17,7 +17,7 @@ NGINX_DIR = REPO / "frontend" / "nginx"
 UNREACHABLE_API_ROUTES = [
     ("POST", "/predict/batch"),
     ("GET", "/metrics"),
-    ("GET", "/docs"),
+    ("GET", "/api-docs"),
     ("GET", "/openapi.json"),
     ("GET", "/predict"),
     ("POST", "/model"),
