@@ -95,6 +95,13 @@ def _examples_image(drawn: DrawnEvalSet, predicted: np.ndarray, labels: list[int
     return len(wrong)
 
 
+def _contents(manifest: Manifest) -> str:
+    """What the bundle carries besides the served model, for people."""
+    kinds = {"model.keras": "the Keras model (what retraining starts from)", "saved_model/": "a TensorFlow SavedModel"}
+    found = [text for prefix, text in kinds.items() if any(name.startswith(prefix) for name in manifest.files)]
+    return " and ".join(found) if found else "nothing besides it"
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
@@ -114,6 +121,8 @@ def page(manifest: Manifest, drawn_metrics: Metrics, fonts: str, shown: int) -> 
     mistakes = ", ".join(f"{true} read as {guess} ({count}×)" for true, guess, count in confusions)
     misread = drawn_metrics.n_test - round(drawn_metrics.test_accuracy * drawn_metrics.n_test)
     reference = manifest.drift_reference.dataset if manifest.drift_reference else "nowhere: this bundle has none"
+    label_list, label_count = ", ".join(map(str, labels)), len(labels)
+    contents = _contents(manifest)
     evaluations = "\n".join(
         f"- `{name}`: accuracy {_pct(evaluation.accuracy)} on {evaluation.n} — {evaluation.dataset}"
         for name, evaluation in (manifest.evaluations or {}).items()
@@ -126,15 +135,15 @@ the site is built; the figures on drawn digits are measured again with the servi
 
 ## What it is for
 
-Reading one handwritten digit, 0 to 9, drawn on the page's pad with a mouse, finger or pen, and saying
-how sure it is (a probability for each label). It is a demonstration of a model that keeps itself up to
+Reading one handwritten digit ({label_list}), drawn on the page's pad with a mouse, finger or pen, and
+saying how sure it is (a probability for each label). It is a demonstration of a model that keeps itself up to
 date; it is not for reading digits where a mistake costs money or safety (cheques, forms, addresses)
 without a person checking.
 
 ## Model
 
 - A small convolutional network, converted to TensorFlow Lite (`model.tflite`) and served by the
-  LiteRT interpreter; the Keras model and a SavedModel are in the bundle for retraining.
+  LiteRT interpreter. The bundle holds {contents}.
 - Input: {manifest.input.shape[0]}×{manifest.input.shape[1]} grey levels, {manifest.input.foreground}
   (the page centres and scales a drawing the way MNIST's digits are, see
   [Architecture](architecture.md)). Labels: {", ".join(map(str, labels))}.
@@ -145,7 +154,8 @@ without a person checking.
 - Trained on {trained_on}; dataset `{manifest.training.dataset}` (sha256 `{manifest.training.dataset_sha256[:16]}…`).
 - {manifest.training.epochs} epochs, seed {manifest.training.seed}, code revision
   `{manifest.training.code_revision}`, {manifest.training.duration_s or 0:.0f} s of training.
-- Not trained, tuned or selected on scikit-learn's 8×8 digits: they are kept as an independent check.
+- scikit-learn's 8×8 digits were kept out of its training, tuning and selection: the project reserves
+  them as an independent check.
 - The drift reference (what inputs looked like in training) comes from {reference}.
 
 ## How well it does
@@ -183,12 +193,14 @@ Misread drawings ({shown} of {misread}), as the model receives them, titled *tru
 
 ## Limits
 
-- One digit per drawing: two digits, letters or a blank pad still get one of the ten labels, often
-  with a high probability. The page's "was it right?" answers and the drift report are how such inputs
-  are noticed ([drift runbook](runbooks/drift-report.md)).
+- One digit per drawing: two digits or a letter still get one of its {label_count} labels, often with a
+  high probability (the page sends nothing for a blank pad; an API client's blank image gets a label
+  too). The page's "was it right?" answers and the drift report are how such inputs are noticed
+  ([drift runbook](runbooks/drift-report.md)).
 - The probabilities are the network's softmax, not calibrated frequencies.
-- A retrained release replaces this model only when the syncer's gate finds it no worse on every
-  check (see [a release was refused](runbooks/release-refused.md)); its own card is its manifest.
+- A release replaces this model only when the syncer's gate finds it above the accuracy floor and within
+  the allowed margins of this model on every check, overall and per label (see
+  [a release was refused](runbooks/release-refused.md)); its own card is its manifest.
 """
 
 

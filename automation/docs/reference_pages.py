@@ -12,8 +12,8 @@ from docs import http_api
 from docs.schema_tables import schema_sections
 from docs.settings_reference import grouped_tables, resource_table, table
 
-PACKAGES = ("digits_bundle", "digits_store", "digits_api", "digits_syncer", "digits_training")
-"""The project's Python packages, in the order of their layers (each imports only those before it)."""
+PACKAGES = ("digits_bundle", "digits_store", "digits_training", "digits_api", "digits_syncer")
+"""The project's Python packages: the foundation (bundle, store) first, then training, then the services."""
 
 INDEX = """# Reference
 
@@ -40,13 +40,14 @@ def settings_page() -> str:
     return "\n\n".join(
         [
             "# Settings",
-            "Every setting is an environment variable (pydantic-settings); in the cluster they come from the "
-            "ConfigMaps and Secrets in `kubernetes/base`, and the syncer's model fields from the DigitsModel "
-            "resource ([DigitsModel](digitsmodel.md)).",
+            "Every setting is an environment variable (pydantic-settings), read once at start; in the cluster "
+            "the manifests in `kubernetes/base` set them (in each container's env, from ConfigMaps, and files "
+            "from Secrets), and the syncer's model fields come from the DigitsModel resource "
+            "([DigitsModel](digitsmodel.md)).",
             "## API",
             table(ApiSettings),
             "## Feedback store",
-            "Read by the API and by training.",
+            "Read by the API, the syncer (its gate and retraining check) and training.",
             table(StoreSettings),
             "## Syncer",
             grouped_tables(SyncerSettings),
