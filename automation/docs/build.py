@@ -7,9 +7,13 @@ read fails the build, as does a page with an inline script or style (``docs.site
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from pathlib import Path
 
 from sphinx.cmd.build import build_main
+
+from docs.site import MISSING_GRAPHVIZ
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "docs"
@@ -18,6 +22,9 @@ OUT = REPO / "frontend" / "static" / "docs"
 
 
 def build(out: Path = OUT, doctrees: Path | None = None) -> int:
+    if shutil.which("dot") is None:  # Sphinx would say so in a page-long report
+        print(f"error: {MISSING_GRAPHVIZ}", file=sys.stderr)
+        return 2
     doctrees = doctrees or out.parent / f".{out.name}-doctrees"
     return build_main(["-W", "--keep-going", "-q", "-b", "html", "-d", str(doctrees), str(SOURCE), str(out)])
 

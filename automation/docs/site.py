@@ -7,6 +7,7 @@ Used by ``docs/conf.py``; ``make site`` builds the site into ``frontend/static/d
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,14 @@ INLINE_STYLE = re.compile(r"<[^>]*\sstyle=")
 behind nginx than in a file browser."""
 
 
+MISSING_GRAPHVIZ = "Graphviz's dot draws the site's diagrams and is not installed: make system-deps installs it"
+
+
 def render_diagrams(source: Path) -> None:
     """``diagrams/<name>.dot`` → ``_diagrams/<name>.svg`` with Graphviz, so pages show pictures that need
     no script and no network to draw."""
+    if shutil.which("dot") is None:
+        raise ExtensionError(MISSING_GRAPHVIZ)
     out = source / "_diagrams"
     out.mkdir(exist_ok=True)
     for dot in sorted((source / "diagrams").glob("*.dot")):
@@ -42,10 +48,10 @@ def _model_card_is_current(source: Path) -> bool:
 
 def generate(app: Sphinx) -> None:
     source = Path(app.srcdir)
+    render_diagrams(source)
     reference_pages.write(source / "reference")
     if not _model_card_is_current(source):  # measuring the drawn set takes a while: only when it changed
         model_card.write(source)
-    render_diagrams(source)
 
 
 def check_policy(app: Sphinx, error: Exception | None) -> None:
