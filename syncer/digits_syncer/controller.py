@@ -34,6 +34,14 @@ class Built:
     retrain: Callable[[], object] | None = None
 
 
+def _retry_asked(model: dict[str, Any], generation: int) -> tuple[str, ...]:
+    """The tags of ``spec.retry`` not yet acted on: once per generation, so a release gated again and refused
+    again is not retried at every pass, nor after a restart (``status.retried`` remembers)."""
+    tags = tuple(str(tag) for tag in (model.get("spec") or {}).get("retry") or ())
+    done = ((model.get("status") or {}).get("retried") or {}).get("generation")
+    return tags if tags and done != generation else ()
+
+
 class ModelController:
     def __init__(
         self,
@@ -74,8 +82,9 @@ class ModelController:
             running = syncer.applier.running_pin()
             self._report(Report(generation, self.store.load(), running, pin=syncer.pin, suspended=True))
             return Outcome.SUSPENDED
+        asked = _retry_asked(model, generation)
         try:
-            outcome = syncer.reconcile_once(retry)
+            outcome = syncer.reconcile_once(retry | frozenset(asked))
         except Exception as error:
             self._report_failure(generation, syncer, clip(str(error) or type(error).__name__))
             raise
@@ -88,6 +97,7 @@ class ModelController:
             pin=syncer.pin,
             polled=seen.polled,
             pin_refusal=seen.pin_refusal,
+            retried=(generation, asked) if asked else None,
         )
         self._report(report)
         return outcome

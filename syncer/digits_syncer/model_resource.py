@@ -19,6 +19,8 @@ from digits_bundle.manifest import VERSION_PATTERN
 from digits_syncer.releases import MAX_TAG_LENGTH
 from digits_syncer.settings import SyncerSettings
 
+MAX_RETRY_TAGS = 16
+"""Most tags one ``spec.retry`` may name."""
 GROUP = "digits.app"
 VERSION = "v1alpha1"
 KIND = "DigitsModel"
@@ -192,7 +194,15 @@ def _spec_schema() -> dict[str, Any]:
         "pattern": f"^{VERSION_PATTERN}$",
         "description": "Serve exactly this release (its tag), whatever the policy prefers: one that passed the gate"
         " before is rolled out at once (the way to roll back by hand); one never seen is gated first; one rejected"
-        " or rolled back is refused (status says why). Unset: the policy's newest acceptable release.",
+        " or rolled back is refused (status says why; spec.retry forgets that verdict). Unset: the policy's newest"
+        " acceptable release.",
+    }
+    properties["retry"] = {
+        "type": "array",
+        "maxItems": MAX_RETRY_TAGS,
+        "items": {"type": "string", "maxLength": MAX_TAG_LENGTH, "pattern": f"^{VERSION_PATTERN}$"},
+        "description": "Releases (tags) whose verdict to forget, rejected or rolled back, so that they are gated"
+        " again: done once for each change of the spec (status.retried says which change it was done for).",
     }
     properties["suspend"] = {
         "type": "boolean",
@@ -251,6 +261,14 @@ def _status_schema() -> dict[str, Any]:
                     "version": {"type": "string"},
                     "sha256": {"type": "string", "description": "Of the bundle (empty: the image's baked-in model)."},
                     "url": {"type": "string", "description": "Where the api pods fetch the bundle from."},
+                },
+            },
+            "retried": {
+                "type": "object",
+                "description": "The last spec.retry acted on: the spec generation it came with and its tags.",
+                "properties": {
+                    "generation": {"type": "integer"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
                 },
             },
             "latest": {

@@ -32,6 +32,8 @@ class Report:
     """A temporary error ended the pass (tried again)."""
     invalid: str = ""
     """Why the spec cannot be acted on."""
+    retried: tuple[int, tuple[str, ...]] | None = None
+    """The spec generation whose ``retry`` this pass acted on, and its tags (None: none acted on)."""
 
 
 def _word(report: Report) -> str:
@@ -144,6 +146,10 @@ def model_status(report: Report, previous: Mapping[str, Any], now: datetime) -> 
         status["serving"] = previous["serving"]
     if latest is not None and latest_tag:
         status["latest"] = {"tag": latest_tag, "verdict": latest[0], "reason": clip(latest[1])}
+    if report.retried is not None:
+        status["retried"] = {"generation": report.retried[0], "tags": list(report.retried[1])}
+    elif "retried" in previous:
+        status["retried"] = previous["retried"]
     if report.polled:
         status["lastPollTime"] = _stamp(now)
     elif "lastPollTime" in previous:

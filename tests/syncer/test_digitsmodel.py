@@ -47,6 +47,7 @@ def _spec(plane, hub, **changes):
         "gate": {"holdoutSize": 500, "servingApiUrl": ""},
         "pin": None,
         "suspend": False,
+        "retry": None,
         **changes,
     }
     plane.kubectl("-n", "digits", "patch", "digitsmodel", MODEL, "--type=merge", "-p", json.dumps({"spec": spec}))
@@ -218,6 +219,37 @@ def test_release_refusal_pin_and_suspend_show_in_the_status(cluster, github, tmp
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report = "\n".join(f"## {when}\n{table}" for when, table in tables.items())
     (ARTIFACTS / "control-plane-digitsmodels.txt").write_text(report)
+
+
+def _generation(plane):
+    return int(
+        plane.kubectl("-n", "digits", "get", "digitsmodel", MODEL, "-o", "jsonpath={.metadata.generation}").stdout
+    )
+
+
+def test_spec_retry_gates_a_refused_release_again_once_per_change(cluster, github, tmp_path, baked_in_bundle, mnist):
+    strict = {"holdoutSize": 2000, "servingApiUrl": "", "minAccuracy": 1.0}
+    _reset(cluster)
+    _spec(cluster, github, gate=strict)
+    publish_bundle(github, baked_in_bundle, tmp_path, "v7.5.0")
+    controller = _controller(cluster, github, mnist)
+    assert controller.reconcile_once() is Outcome.REJECTED
+    assert controller.reconcile_once() is Outcome.UP_TO_DATE  # a verdict stands until someone asks
+
+    # Asked with the gate unchanged: gated again and refused again, then left alone, also by a restarted syncer.
+    _spec(cluster, github, gate=strict, retry=["v7.5.0"])
+    asked = _generation(cluster)
+    assert controller.reconcile_once() is Outcome.REJECTED
+    assert _status(cluster)["retried"] == {"generation": asked, "tags": ["v7.5.0"]}
+    assert controller.reconcile_once() is Outcome.UP_TO_DATE
+    assert _controller(cluster, github, mnist).reconcile_once() is Outcome.UP_TO_DATE
+    assert [entry["event"] for entry in _status(cluster)["history"]].count("rejected") == 2
+
+    # The gate's floor put back, and the retry asked in the same change: the release goes out.
+    _spec(cluster, github, gate={**strict, "minAccuracy": None}, retry=["v7.5.0"])
+    assert controller.reconcile_once() is Outcome.DEPLOYED
+    assert _served(cluster) == "v7.5.0"
+    assert _status(cluster)["retried"]["generation"] == _generation(cluster)
 
 
 def test_an_invalid_spec_is_reported_not_acted_on(cluster, github, mnist):
