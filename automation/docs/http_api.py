@@ -82,9 +82,8 @@ def page(description: Schema) -> str:
     )
 
 
-def write(directory: Path) -> Schema:
+def write(directory: Path) -> None:
     """``http-api.md`` and the description it came from (``openapi.json``, offered for download)."""
     description = openapi()
     (directory / "http-api.md").write_text(page(description) + "\n")
     (directory / "openapi.json").write_text(json.dumps(description, indent=2) + "\n")
-    return description

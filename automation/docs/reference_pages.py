@@ -6,11 +6,10 @@ from __future__ import annotations
 import pkgutil
 from importlib import import_module
 from pathlib import Path
-from typing import Any
 
 from docs import http_api
 from docs.schema_tables import schema_sections
-from docs.settings_reference import grouped_tables, resource_table, table
+from docs.settings_reference import grouped_tables, resource_table, schema_rows, table
 
 PACKAGES = ("digits_bundle", "digits_store", "digits_training", "digits_api", "digits_syncer")
 """The project's Python packages: the foundation (bundle, store) first, then training, then the services."""
@@ -55,21 +54,6 @@ def settings_page() -> str:
     )
 
 
-def _status_rows(schema: dict[str, Any], path: str) -> list[str]:
-    """A row per field of the status, nested objects and list items (``[]``) included, in schema order."""
-    rows = []
-    for name, field in schema.get("properties", {}).items():
-        where = f"{path}.{name}"
-        items = field.get("items", {})
-        kind = field.get("type", "any") + (f" of {items.get('type', 'any')}" if items else "")
-        rows.append(f"| `{where}` | {kind} | {' '.join(field.get('description', '').split())} |")
-        if "properties" in field:
-            rows += _status_rows(field, where)
-        if "properties" in items:
-            rows += _status_rows(items, f"{where}[]")
-    return rows
-
-
 def digitsmodel_page() -> str:
     from digits_syncer.model_resource import GROUP, KIND, VERSION, crd
 
@@ -85,7 +69,7 @@ def digitsmodel_page() -> str:
             "## Status",
             f"{status.get('description', '')} `kubectl get digitsmodel digits` shows its columns; "
             "`kubectl describe` shows it whole.",
-            "\n".join(["| field | type | meaning |", "|---|---|---|", *_status_rows(status, "status")]),
+            "\n".join(["| field | type | meaning |", "|---|---|---|", *schema_rows(status, "status", defaults=False)]),
         ]
     )
 

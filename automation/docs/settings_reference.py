@@ -45,18 +45,28 @@ def grouped_tables(settings: type[BaseModel]) -> str:
     return "\n\n".join(parts)
 
 
-def _schema_rows(schema: dict[str, Any], path: str) -> list[str]:
+def _default_cell(field: dict[str, Any]) -> str:
+    if "properties" in field:
+        return ""  # an object: its fields' rows say theirs
+    value = field.get("default")
+    return f"`{str(value).lower()}`" if isinstance(value, bool) else _default(value)
+
+
+def schema_rows(schema: dict[str, Any], path: str, defaults: bool = True) -> list[str]:
+    """A table row per field of a CRD schema (``path.field``, its type, its default when ``defaults``, its
+    meaning), nested objects and list items (``[]``) included, in schema order."""
     rows = []
     for name, field in schema.get("properties", {}).items():
         where = f"{path}.{name}"
-        if field.get("type") == "object" and "properties" in field:
-            rows.append(f"| `{where}` | | | {field.get('description', '')} |")
-            rows += _schema_rows(field, where)
-            continue
-        kind = field["type"] + (f" of {field['items']['type']}" if "items" in field else "")
-        value = field.get("default")
-        default = f"`{str(value).lower()}`" if isinstance(value, bool) else _default(value)
-        rows.append(f"| `{where}` | {kind} | {default} | {field.get('description', '')} |")
+        items = field.get("items", {})
+        kind = field.get("type", "any") + (f" of {items.get('type', 'any')}" if items else "")
+        default = [_default_cell(field)] if defaults else []
+        cells = [f"`{where}`", kind, *default, " ".join(field.get("description", "").split())]
+        rows.append("| " + " | ".join(cells) + " |")
+        if "properties" in field:
+            rows += schema_rows(field, where, defaults)
+        if "properties" in items:
+            rows += schema_rows(items, f"{where}[]", defaults)
     return rows
 
 
@@ -66,5 +76,5 @@ def resource_table() -> str:
 
     schema = crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     rules = "\n".join(f"- {rule['message']}" for rule in schema["x-kubernetes-validations"])
-    rows = ["| field | type | default | meaning |", "|---|---|---|---|", *_schema_rows(schema, "spec")]
+    rows = ["| field | type | default | meaning |", "|---|---|---|---|", *schema_rows(schema, "spec")]
     return "\n".join(rows) + "\n\nChecked by the API server as well (validation rules):\n\n" + rules

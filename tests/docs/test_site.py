@@ -73,7 +73,7 @@ def test_every_endpoint_and_its_schemas_fields_are_in_the_reference(site):
 
     app = create_app(ApiSettings(model_path=Path("unused")))
     page = parse(site / "reference" / "http-api.html")
-    text = " ".join("".join(page.text).split())
+    text = page.whole_text
     routes = _api_routes(app.routes)
     assert len(routes) >= 9
     assert [

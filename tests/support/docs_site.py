@@ -36,8 +36,17 @@ class ParsedPage:
     sections: dict[str, list[str]] = field(default_factory=dict)
     """The text of each ``<section id=...>``, its subsections' included."""
 
+    @property
+    def whole_text(self) -> str:
+        """The page's text, runs of white space as one space."""
+        return _joined(self.text)
+
     def section_text(self, section: str) -> str:
-        return " ".join("".join(self.sections.get(section, [])).split())
+        return _joined(self.sections.get(section, []))
+
+
+def _joined(pieces: list[str]) -> str:
+    return " ".join("".join(pieces).split())
 
 
 class _PageParser(HTMLParser):
@@ -92,10 +101,10 @@ def broken_links(site: Path) -> list[str]:
 
 
 def text_of(page: Path) -> str:
-    return " ".join("".join(parse(page).text).split())
+    return parse(page).whole_text
 
 
-def _same_origin(base: str, requests: list[str]) -> list[str]:
+def _other_origins(base: str, requests: list[str]) -> list[str]:
     origin = urlsplit(base)
     return [url for url in requests if urlsplit(url)[:2] != origin[:2] and not url.startswith("data:")]
 
@@ -156,6 +165,6 @@ def check_site(browser: Any, base: str, screenshots: str) -> dict[str, Any]:
     finally:
         context.close()
     seen["requests"] = len(requests)
-    seen["other_origins"] = _same_origin(base, requests)
+    seen["other_origins"] = _other_origins(base, requests)
     seen["errors"] = errors
     return seen
