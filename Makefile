@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/bundle:$(CURDIR)/store:$(CURDIR)/api:$(CURDIR)/automation/training:$(CURDIR)/automation:$(CURDIR)/syncer
 export DIGITS_CACHE ?= $(HOME)/.cache/digits
-MODEL_VERSION ?= v1.4.0
+MODEL_VERSION ?= v1.5.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

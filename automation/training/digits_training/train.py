@@ -43,8 +43,13 @@ def _to_input(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / 255.0)[..., None]
 
 
-def calibration_inputs(mixture: Mixture, seed: int, count: int = 2000) -> np.ndarray:
-    """A seeded sample of training images as model inputs, to calibrate int8 quantisation."""
+def calibration_inputs(mixture: Mixture, seed: int, count: int = 10_000) -> np.ndarray:
+    """A seeded sample of training images (MNIST digits and their pad-style renderings alike) as model inputs,
+    to calibrate int8 quantisation.
+
+    10,000 rather than a few hundred: with v1.4.0's network, 2,000 and 10,000 gave the best validation accuracy
+    of 1,000, 2,000, 5,000 and 10,000 (98.02 %, against 98.01 % in float32); the larger sample is the steadier.
+    """
     picks = np.random.default_rng(seed).choice(
         len(mixture.x_train), size=min(count, len(mixture.x_train)), replace=False
     )
