@@ -59,6 +59,18 @@ def _free_port() -> int:
         return port
 
 
+def _cpu() -> str:
+    """The CPU's model name and whether it has VNNI, on which int8 inference depends (Linux; else "?")."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "?"
+    name = re.search(r"^model name\s*:\s*(.+)$", info, re.MULTILINE)
+    flags = sorted(set(re.findall(r"\b(avx512_vnni|avx_vnni)\b", info)))
+    vnni = f"VNNI ({', '.join(flags)})" if flags else "no VNNI"
+    return f"{name.group(1).strip() if name else '?'}, {vnni}"
+
+
 def _kserve_version() -> str:
     pinned = re.search(r"^kserve==(\S+)$", KSERVE_REQUIREMENTS.read_text(), re.MULTILINE)
     return pinned.group(1) if pinned else "?"
@@ -228,7 +240,8 @@ def main() -> int:
         f"\nsingle predictions: {bench_servers.CONNECTIONS} connections, median of {bench_servers.ROUNDS} interleaved"
         f" rounds of {bench_servers.DURATION_S} s;"
         f" batch: {BATCH} images a request, {bench_servers.BATCH_CONNECTIONS} connections; wrk, one thread;"
-        f" {os.cpu_count()} CPUs, load average {load_before:.1f} before the run, {os.getloadavg()[0]:.1f} after\n"
+        f" {os.cpu_count()} CPUs ({_cpu()}), load average {load_before:.1f} before the run,"
+        f" {os.getloadavg()[0]:.1f} after\n"
     )
     print(_table(results))
     ceiling = results[NOOP_ASGI].single.requests_per_s
@@ -242,6 +255,8 @@ def main() -> int:
     (ARTIFACTS / "bench.json").write_text(
         json.dumps(
             {
+                "cpu": _cpu(),
+                "cpus": os.cpu_count(),
                 "results": {key: asdict(r) for key, r in results.items()},
                 "targets": [asdict(t) for t in targets],
                 "passed": passed,

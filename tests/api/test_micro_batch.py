@@ -43,6 +43,7 @@ def test_predictions_sent_together_each_get_their_own_answer(tmp_path, baked_in_
         for start in range(0, len(images), CLIENTS):
             answers += asyncio.run(_all_at_once(server.url, images[start : start + CLIENTS]))
         calls, batched = _batched_calls(httpx.get(f"{server.url}/metrics").text)
+        drift_window = httpx.get(f"{server.url}/drift").json()["window"]
     assert all(response.status_code == 200 for response in answers)
     predicted = np.array([response.json()["prediction"] for response in answers])
     assert (predicted == mnist.y_test[picks]).mean() >= 0.97
@@ -52,6 +53,7 @@ def test_predictions_sent_together_each_get_their_own_answer(tmp_path, baked_in_
         for label, probability in alone[index]["probabilities"].items():
             assert together["probabilities"][label] == pytest.approx(probability, abs=1e-6)
     assert batched == CLIENTS + len(images)
+    assert drift_window == batched, "drift must see each input once, whether it ran alone or in a batch"
     if micro_batch == "1":
         assert calls == batched
     else:

