@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from digits_bundle.bundle import verify_directory
-from digits_bundle.runtime import load_model
+from digits_bundle.runtime import CHUNK, load_model
 
 
 def test_concurrent_predictions_of_mixed_sizes_match_one_at_a_time(baked_in_bundle, mnist):
@@ -26,3 +26,15 @@ def test_concurrent_predictions_of_mixed_sizes_match_one_at_a_time(baked_in_bund
             answers = list(pool.map(pooled.predict, batches))
             for got, want in zip(answers, expected, strict=True):
                 np.testing.assert_array_equal(got, want)
+
+
+def test_a_batch_larger_than_a_chunk_gets_what_each_image_gets_alone(baked_in_bundle, mnist):
+    """Batches beyond ``CHUNK`` run in pieces (an interpreter's tensors stay sized for ``CHUNK`` images)."""
+    count = 2 * CHUNK + 5
+    images = mnist.x_test[:count].reshape(count, -1)
+    model = load_model(verify_directory(baked_in_bundle))
+    together = model.predict(images)
+    alone = np.concatenate([model.predict(images[index : index + 1]) for index in range(count)])
+    assert together.shape == (count, len(model.labels))
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert model._idle.get()._batch_size <= CHUNK
