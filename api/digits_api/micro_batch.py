@@ -28,7 +28,7 @@ class _Pending:
 
 
 Observer = Callable[[np.ndarray, np.ndarray, DigitModel], None]
-"""``observe(images, probabilities, model)``: sees every input and answer."""
+"""``observe(images, probabilities, model)``: sees every input and answer; must not raise (``app.observe``)."""
 
 
 class MicroBatcher:
@@ -62,7 +62,6 @@ class MicroBatcher:
         try:
             images = np.concatenate(pending.images)
             probabilities = pending.model.predict(images)
-            self.observe(images, probabilities, pending.model)
         except Exception as error:  # each waiting request answers it as its own (e.g. 503 model not ready)
             for waiting in pending.waiting:
                 if not waiting.done():
@@ -71,3 +70,4 @@ class MicroBatcher:
         for index, waiting in enumerate(pending.waiting):
             if not waiting.done():  # its client went away meanwhile
                 waiting.set_result(probabilities[index : index + 1])
+        self.observe(images, probabilities, pending.model)

@@ -25,8 +25,8 @@ class ApiSettings(BaseSettings):
         ge=1,
         le=16,
         description="TFLite interpreters, so predictions that may run at once: one batch's inference overlaps"
-        " another's parsing and runs beside another's inference. Each holds its own tensors (a few MB at a batch"
-        " of hundreds).",
+        " another's parsing and runs beside another's inference. Each holds its own tensors (a few MB: a call takes"
+        " at most 64 images, larger batches run in chunks).",
     )
     max_batch: int = Field(default=512, ge=1, le=4096, description="Most images one /predict/batch request may carry.")
     micro_batch: int = Field(

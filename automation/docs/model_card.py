@@ -18,7 +18,7 @@ import numpy as np
 from digits_bundle.bundle import verify_directory
 from digits_bundle.evaluation import compute_metrics, predict_indices
 from digits_bundle.manifest import Manifest, Metrics
-from digits_bundle.runtime import DigitModel, load_model
+from digits_bundle.runtime import DigitModel, load_model, numeric_type
 from digits_training.drawing_evaluations import DRAWN
 from digits_training.drawn_eval import FORMAT, DrawnEvalSet, make_drawn_eval_set
 from digits_training.pen_digits import make_pen_eval_set
@@ -103,14 +103,6 @@ def _contents(manifest: Manifest) -> str:
     kinds = {"model.keras": "the Keras model (what retraining starts from)", "saved_model/": "a TensorFlow SavedModel"}
     found = [text for prefix, text in kinds.items() if any(name.startswith(prefix) for name in manifest.files)]
     return " and ".join(found) if found else "nothing besides it"
-
-
-def numeric_type(model_path: Path) -> str:
-    """How the TFLite model computes: int8 when any of its tensors is int8 (a quantised model), else float32."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    types = {detail["dtype"] for detail in Interpreter(model_path=str(model_path)).get_tensor_details()}
-    return "int8" if np.dtype(np.int8) in {np.dtype(t) for t in types} else "float32"
 
 
 def _pct(value: float) -> str:
@@ -207,7 +199,7 @@ Misread drawings ({shown} of {misread}), as the model receives them, titled *tru
   along each pen path that the data keeps; `python -m digits_training drawn-eval --source pen`), it gets
   **{_pct(pen.test_accuracy)}** right. The weakest digits there: {_weakest(pen)}. Part of that is the
   data's (a pen lift is drawn as a line, small loops are squashed); the rest is writing styles MNIST has
-  few of, which the drawings people correct on the page teach the next model.
+  few of, which the drawings people correct on the page could teach a retrained model.
 
 ## Limits
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from digits_bundle.bundle import verify_directory
-from digits_bundle.runtime import CHUNK, load_model
+from digits_bundle.runtime import CHUNK, load_model, numeric_type
 
 
 def test_concurrent_predictions_of_mixed_sizes_match_one_at_a_time(baked_in_bundle, mnist):
@@ -34,7 +34,13 @@ def test_a_batch_larger_than_a_chunk_gets_what_each_image_gets_alone(baked_in_bu
     images = mnist.x_test[:count].reshape(count, -1)
     model = load_model(verify_directory(baked_in_bundle))
     together = model.predict(images)
+    runner = model._idle.get()
+    assert 0 < runner._batch_size <= CHUNK, "the interpreter was sized for the whole batch"
+    model._idle.put(runner)
     alone = np.concatenate([model.predict(images[index : index + 1]) for index in range(count)])
     assert together.shape == (count, len(model.labels))
     np.testing.assert_allclose(together, alone, atol=1e-6)
-    assert model._idle.get()._batch_size <= CHUNK
+
+
+def test_the_baked_in_model_is_int8(baked_in_bundle):
+    assert numeric_type(verify_directory(baked_in_bundle).model_path) == "int8"

@@ -10,6 +10,7 @@ import pytest
 
 from digits_bundle.bundle import verify_directory
 from digits_bundle.manifest import Training
+from digits_bundle.runtime import numeric_type
 from digits_store.engine import create_store_engine
 from digits_store.feedback import FeedbackStore
 from digits_store.migrate import upgrade
@@ -81,6 +82,7 @@ def test_quick_mode_trains_a_useful_ten_digit_bundle_and_records_its_data_and_dr
     assert bundle.manifest.labels == list(range(10))
     assert bundle.manifest.metrics.test_accuracy >= 0.95
     assert bundle.manifest.version == "v0.0.1-quick"
+    assert numeric_type(bundle.model_path) == "int8", "training serves int8 unless told otherwise"
     data = bundle.manifest.training.data
     assert data is not None and data.base == 15_000 and data.pad_renderings == 1000
     assert data.store is not None and data.store.records == data.store.used == 200
@@ -98,10 +100,12 @@ def test_quick_mode_trains_a_useful_ten_digit_bundle_and_records_its_data_and_dr
 
 def test_training_from_image_folders_of_2_7_8(tmp_path, mnist):
     root = write_image_folders(tmp_path / "images", mnist.x_train, mnist.y_train, [2, 7, 8], per_class=250)
-    result = _train("--quick", "--folders", str(root), "--out", str(tmp_path / "b278"), "--no-saved-model")
+    out = tmp_path / "b278"
+    result = _train("--quick", "--folders", str(root), "--out", str(out), "--no-saved-model", "--float32")
     assert result.returncode == 0, result.stderr[-3000:]
-    bundle = verify_directory(tmp_path / "b278")
+    bundle = verify_directory(out)
     assert bundle.manifest.labels == [2, 7, 8]
+    assert numeric_type(bundle.model_path) == "float32"
     assert bundle.manifest.metrics.n_test == 150
     assert bundle.manifest.metrics.test_accuracy > 0.8
     assert (bundle.manifest.evaluations or {})["drawn"].n == 300  # the 2s, 7s and 8s of 1000 drawings

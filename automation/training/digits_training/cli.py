@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         "--float32",
         action="store_true",
         help="serve a float32 model instead of an int8-quantised one (4 times slower where the CPU has VNNI, about"
-        " 1.5 times faster where it has only AVX2; 3 times the size)",
+        " 1.5 times faster where it has only AVX2; 3.6 times the size)",
     )
     train.add_argument("--zip-dir", type=Path, help="also write <name>-<version>.zip here")
     train.add_argument("--reports", type=Path, help="write metrics.json and confusion_matrix.png here")
