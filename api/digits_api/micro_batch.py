@@ -28,7 +28,8 @@ class _Pending:
 
 
 Observer = Callable[[np.ndarray, np.ndarray, DigitModel], None]
-"""``observe(images, probabilities, model)``: sees every input and answer; must not raise (``app.observe``)."""
+"""``observe(images, probabilities, model)``: sees every input and answer; must not raise (the app's, from
+``app._watching``, does not)."""
 
 
 class MicroBatcher:

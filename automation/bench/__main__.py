@@ -215,6 +215,7 @@ def main() -> int:
         parser.error(f"{args.kserve_python} does not exist: `make bench` makes it")
 
     load_before = os.getloadavg()[0]
+    cpu = _cpu()
     mnist = load_mnist()
     logs = ARTIFACTS / "bench"
     logs.mkdir(parents=True, exist_ok=True)
@@ -240,7 +241,7 @@ def main() -> int:
         f"\nsingle predictions: {bench_servers.CONNECTIONS} connections, median of {bench_servers.ROUNDS} interleaved"
         f" rounds of {bench_servers.DURATION_S} s;"
         f" batch: {BATCH} images a request, {bench_servers.BATCH_CONNECTIONS} connections; wrk, one thread;"
-        f" {os.cpu_count()} CPUs ({_cpu()}), load average {load_before:.1f} before the run,"
+        f" {os.cpu_count()} CPUs ({cpu}), load average {load_before:.1f} before the run,"
         f" {os.getloadavg()[0]:.1f} after\n"
     )
     print(_table(results))
@@ -255,7 +256,7 @@ def main() -> int:
     (ARTIFACTS / "bench.json").write_text(
         json.dumps(
             {
-                "cpu": _cpu(),
+                "cpu": cpu,
                 "cpus": os.cpu_count(),
                 "results": {key: asdict(r) for key, r in results.items()},
                 "targets": [asdict(t) for t in targets],

@@ -24,7 +24,6 @@ import numpy as np
 
 from digits_training.drawn_eval import STYLE, DrawnEvalSet
 from digits_training.pad_renderings import Polylines, image_rngs, render_strokes
-from digits_training.page_preprocessing import SIZE
 
 SOURCE = "uci-pendigits"
 POINTS = 8
@@ -76,7 +75,7 @@ def make_pen_eval_set(count: int = 2000, seed: int = 20261206) -> DrawnEvalSet:
         [render_strokes(pen_strokes(points[i]), STYLE, rng)[0] for i, rng in zip(picks, rngs, strict=True)]
     )
     return DrawnEvalSet(
-        images=images.astype(np.uint8).reshape(count, SIZE, SIZE),
+        images=images,
         labels=labels[picks],
         fonts=np.zeros(count, dtype=np.int64),
         font_names=(SOURCE,),
