@@ -101,6 +101,9 @@ class DataProvenance(BaseModel):
     pad_renderings: int = Field(
         default=0, ge=0, description="Of those, how many were also redrawn as the page's drawing pad draws."
     )
+    pen_renderings: int = Field(
+        default=0, ge=0, description="Renderings of UCI's pen digits (other writers than MNIST's), as the pad draws."
+    )
     collected: int = Field(default=0, ge=0, description="Drawings labelled by people through the page.")
     collected_held_out: int = Field(
         default=0, ge=0, description="Collected drawings held out (never trained on) by a stable hash of their id."

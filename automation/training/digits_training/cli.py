@@ -22,6 +22,11 @@ from digits_bundle.manifest import Training
 
 FINE_TUNE_REPLAY = 15_000
 """Training digits (each also pad-rendered) that fine-tuning goes over again, so the network keeps MNIST."""
+PEN_RENDERINGS = 18_000
+"""Renderings of the 8,992 pen digits that are not held out: two of each, about."""
+FINE_TUNE_PEN = 3_000
+"""Pen renderings that fine-tuning goes over again, so the network keeps the pen writers' styles."""
+QUICK_PEN = 500
 
 if TYPE_CHECKING:
     import keras
@@ -56,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="also train on this many training digits redrawn as the drawing pad would produce them"
         " (default: all of them; --quick: 1000; 0: none)",
+    )
+    train.add_argument(
+        "--pen-renderings",
+        type=int,
+        help="also train on this many renderings of UCI's pen digits, drawn as the pad would (default with MNIST:"
+        f" {PEN_RENDERINGS:,}, fine-tuning {FINE_TUNE_PEN:,}, --quick {QUICK_PEN}; with --folders: none; 0: none)",
     )
     train.add_argument(
         "--store-url",
@@ -166,7 +177,8 @@ def _train(args: argparse.Namespace) -> int:
     data = mixture.provenance
     print(
         f"training on {dataset.name} ({dataset.sha256[:12]}): {data.base} digits, {data.pad_renderings} of them"
-        f" also pad-rendered, {data.collected} collected drawings ({data.collected_held_out} held out);"
+        f" also pad-rendered, {data.pen_renderings} pen-digit renderings, {data.collected} collected drawings"
+        f" ({data.collected_held_out} held out);"
         f" {len(mixture.x_train)} train / {len(mixture.x_val)} validation / {len(dataset.x_test)} test images,"
         f" labels {dataset.labels}",
         flush=True,
@@ -228,20 +240,26 @@ def _recipe(args: argparse.Namespace, n_digits: int) -> tuple[MixtureConfig, dic
 
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise ValueError(f"--max-minutes must be more than 0, got {args.max_minutes}")
-    if args.pad_renderings is not None and args.pad_renderings < 0:
-        raise ValueError(f"--pad-renderings must be 0 or more, got {args.pad_renderings}")
+    for option, value in (("--pad-renderings", args.pad_renderings), ("--pen-renderings", args.pen_renderings)):
+        if value is not None and value < 0:
+            raise ValueError(f"{option} must be 0 or more, got {value}")
     if args.drawn_eval_count < 0:
         raise ValueError(f"--drawn-eval-count must be 0 or more, got {args.drawn_eval_count}")
     digits, renderings = n_digits, n_digits
+    pen = 0 if args.folders else PEN_RENDERINGS
     recipe: dict[str, Any] = {}
     if args.start_from:
-        digits, renderings = FINE_TUNE_REPLAY, FINE_TUNE_REPLAY
+        digits, renderings, pen = FINE_TUNE_REPLAY, FINE_TUNE_REPLAY, min(pen, FINE_TUNE_PEN)
         recipe = {"epochs": 4, "learning_rate": 5e-4, "patience": 2}
     if args.quick:
-        digits, renderings = (3000, 1000) if args.start_from else (15_000, 1000)
+        digits, renderings, pen = (
+            (3000, 1000, min(pen, QUICK_PEN)) if args.start_from else (15_000, 1000, min(pen, QUICK_PEN))
+        )
         recipe = {**recipe, "augment": False, "patience": 10} | ({"epochs": 1} if args.start_from else {})
     if args.pad_renderings is not None:
         renderings = args.pad_renderings
+    if args.pen_renderings is not None:
+        pen = args.pen_renderings
     if args.epochs:
         recipe["epochs"] = args.epochs
     if args.patience:
@@ -249,7 +267,10 @@ def _recipe(args: argparse.Namespace, n_digits: int) -> tuple[MixtureConfig, dic
     if args.max_minutes:
         recipe["max_duration_s"] = args.max_minutes * 60
     mixture = MixtureConfig(
-        seed=args.seed, pad_renderings=renderings, max_train_images=digits if digits < n_digits else None
+        seed=args.seed,
+        pad_renderings=renderings,
+        pen_renderings=pen,
+        max_train_images=digits if digits < n_digits else None,
     )
     return mixture, recipe
 

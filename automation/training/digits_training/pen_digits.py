@@ -10,9 +10,13 @@ sized and drawn with the page's brush (``drawn_eval.STYLE``) and passed through 
 
 Two things make these harder than what a person draws on the page: where the writer lifted the pen (the
 bar of a 4, 5 or 7), the 8 points run on across the gap, so the drawing has a line no page would draw;
-and 8 points round off corners and squash small loops. The writers' own styles (a 1 with a long flag, a
-7 with a bar) are the rest of the difference. Which writer wrote which digit is not packaged, so these
-digits are for evaluation only: training on some would put the same writers on both sides.
+and 8 points round off corners and squash small loops. The writers' own styles (a 1 with a long flag and a
+foot, a 7 with a bar) are the rest of the difference: styles MNIST, written in the United States, hardly has.
+
+A fixed 2,000 of the digits (``held_out_indices``) are the check; the other 8,992 may be trained on
+(``pen_renderings``). Which writer wrote which digit is not packaged, so the two parts share writers: the
+check says how well the model reads these writers' digits, not how well it reads a stranger's. The map
+digits (``map_digits``), which nothing is trained on, are the check for that.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from digits_training.drawn_eval import STYLE, DrawnEvalSet
-from digits_training.pad_renderings import Polylines, image_rngs, render_strokes
+from digits_training.pad_renderings import PadStyle, Polylines, image_rngs, render_strokes
+from digits_training.page_preprocessing import SIZE
 
 SOURCE = "uci-pendigits"
 POINTS = 8
@@ -64,12 +69,22 @@ def pen_strokes(points: np.ndarray) -> Polylines:
     return [np.vstack([*pieces, points[-1:]])]
 
 
-def make_pen_eval_set(count: int = 2000, seed: int = 20261206) -> DrawnEvalSet:
-    """``count`` digits picked at random (seeded) from the 10,992, each drawn with its own generator."""
+HELD_OUT = 2000
+"""Digits never trained on: the check's."""
+HELD_OUT_SEED = 20261206
+
+
+def held_out_indices() -> np.ndarray:
+    """The ``HELD_OUT`` digits the check draws from, in a fixed seeded order."""
+    return np.random.default_rng(HELD_OUT_SEED).choice(COUNT, size=HELD_OUT, replace=False)
+
+
+def make_pen_eval_set(count: int = HELD_OUT, seed: int = HELD_OUT_SEED) -> DrawnEvalSet:
+    """The first ``count`` held-out digits, each drawn with its own generator spawned from ``seed``."""
     points, labels = load_pen_digits()
-    if not 0 < count <= len(labels):
-        raise ValueError(f"count must be 1 to {len(labels)}, got {count}")
-    picks = np.sort(np.random.default_rng(seed).choice(len(labels), size=count, replace=False))
+    if not 0 < count <= HELD_OUT:
+        raise ValueError(f"count must be 1 to {HELD_OUT}, got {count}")
+    picks = np.sort(held_out_indices()[:count])
     rngs = image_rngs(seed, count)
     images = np.stack(
         [render_strokes(pen_strokes(points[i]), STYLE, rng)[0] for i, rng in zip(picks, rngs, strict=True)]
@@ -81,3 +96,23 @@ def make_pen_eval_set(count: int = 2000, seed: int = 20261206) -> DrawnEvalSet:
         font_names=(SOURCE,),
         seed=seed,
     )
+
+
+def training_picks(count: int, seed: int, start: int = 0) -> np.ndarray:
+    """Which digits renderings ``start`` .. ``start + count`` draw: round the 8,992 that are not held out, in
+    an order seeded by ``seed``."""
+    trainable = np.setdiff1d(np.arange(COUNT), held_out_indices())
+    order = np.random.default_rng(seed).permutation(trainable)
+    picks: np.ndarray = order[np.arange(start, start + count) % len(order)]
+    return picks
+
+
+def pen_renderings(count: int, seed: int, style: PadStyle, start: int = 0) -> np.ndarray:
+    """Renderings ``start`` .. ``start + count`` of the digits that are not held out (``training_picks``), for
+    training: uint8 images (n, 28, 28), each drawn in ``style`` with a generator of its own."""
+    points, _ = load_pen_digits()
+    rngs = image_rngs(seed, count, start)
+    images = np.zeros((count, SIZE, SIZE), dtype=np.uint8)
+    for index, (digit, rng) in enumerate(zip(training_picks(count, seed, start), rngs, strict=True)):
+        images[index] = render_strokes(pen_strokes(points[digit]), style, rng)[0]
+    return images
