@@ -9,8 +9,9 @@ import pytest
 
 from digits_bundle.manifest import StoreSnapshot
 from digits_bundle.mnist import DataError, Dataset
+from digits_training import pen_digits
 from digits_training.collected import Collected
-from digits_training.mixture import MixtureConfig, build_mixture, render_cached
+from digits_training.mixture import MixtureConfig, build_mixture, pen_cached, render_cached
 from digits_training.pad_renderings import PadStyle, render_digits
 
 
@@ -97,3 +98,42 @@ def test_renderings_are_the_same_in_parallel_and_come_back_from_the_cache(small,
     np.testing.assert_array_equal(render_cached(images, 5, PadStyle(), workers=1), serial)
     assert cached.stat().st_mtime_ns == stamp
     assert not np.array_equal(render_cached(images, 6, PadStyle(), workers=1), serial)
+
+
+def test_pen_renderings_are_trained_on_by_digit_and_never_the_held_out_ones(small):
+    config = MixtureConfig(pad_renderings=0, pen_renderings=300, validation_fraction=0.25, seed=11, workers=1)
+    mixture = build_mixture(small, config)
+    picks = pen_digits.training_picks(300, 11)
+    assert not set(picks.tolist()) & set(pen_digits.held_out_indices().tolist())
+    rendered = pen_digits.pen_renderings(300, 11, PadStyle())
+    _, digits = pen_digits.load_pen_digits()
+    trained, validated = _rows(mixture.x_train), _rows(mixture.x_val)
+    to_val = np.array([image.tobytes() in validated for image in rendered])
+    assert all(image.tobytes() in trained for image in rendered[~to_val])
+    assert 0 < to_val.sum() < 150, "about a quarter of the digits go to validation"
+    # A pen digit's renderings are all on one side.
+    for digit in set(picks.tolist()):
+        assert len(set(to_val[picks == digit].tolist())) == 1
+    labels_of = {image.tobytes(): label for image, label in zip(mixture.x_train, mixture.y_train, strict=True)}
+    assert all(
+        labels_of[image.tobytes()] == digit
+        for image, digit in zip(rendered[~to_val], digits[picks][~to_val], strict=True)
+    )
+    assert mixture.provenance.pen_renderings == 300
+    assert len(mixture.x_train) + len(mixture.x_val) == 400 + 300
+
+
+def test_pen_renderings_need_the_ten_digits(small):
+    with pytest.raises(ValueError, match="digits 0 to 9"):
+        build_mixture(small.subset([2, 7, 8]), MixtureConfig(pen_renderings=10, workers=1))
+
+
+def test_pen_renderings_are_the_same_in_parallel_and_come_back_from_the_cache(cache):
+    serial = pen_cached(50, 5, PadStyle(), workers=1)
+    (cached,) = (cache / "pen-renderings").iterdir()
+    cached.unlink()
+    np.testing.assert_array_equal(pen_cached(50, 5, PadStyle(), workers=2), serial)
+    np.testing.assert_array_equal(serial, pen_digits.pen_renderings(50, 5, PadStyle()))
+    stamp = cached.stat().st_mtime_ns
+    np.testing.assert_array_equal(pen_cached(50, 5, PadStyle(), workers=1), serial)
+    assert cached.stat().st_mtime_ns == stamp

@@ -1,15 +1,28 @@
-"""The pen-digit check: UCI's tablet digits (not MNIST) read from the packaged file and drawn as the page would."""
+"""UCI's tablet digits (not MNIST), read from the packaged file and drawn as the page would: a held-out part
+for the check, the rest for training."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from digits_bundle.bundle import verify_directory
 from digits_bundle.runtime import load_model
 from digits_training.cli import main
 from digits_training.drawing_evaluations import accuracy
 from digits_training.drawn_eval import load
-from digits_training.pen_digits import COUNT, SOURCE, load_pen_digits, make_pen_eval_set, pen_strokes
+from digits_training.pad_renderings import PadStyle
+from digits_training.pen_digits import (
+    COUNT,
+    HELD_OUT,
+    SOURCE,
+    held_out_indices,
+    load_pen_digits,
+    make_pen_eval_set,
+    pen_renderings,
+    pen_strokes,
+    training_picks,
+)
 
 
 def test_the_packaged_digits_are_all_there_with_y_pointing_down():
@@ -36,6 +49,29 @@ def test_the_set_is_reproducible_and_drawn_like_the_page():
     assert np.array_equal(data.images, make_pen_eval_set(60, seed=3).images)
     assert not np.array_equal(data.images, make_pen_eval_set(60, seed=4).images)
     assert (data.images.reshape(60, -1).max(axis=1) > 128).all(), "a drawing came out faint or empty"
+
+
+def test_the_check_draws_only_held_out_digits_and_training_only_the_others():
+    held_out = held_out_indices()
+    assert len(set(held_out.tolist())) == HELD_OUT
+    everything = training_picks(2 * (COUNT - HELD_OUT), seed=9)
+    assert set(everything.tolist()) == set(range(COUNT)) - set(held_out.tolist())
+    assert np.array_equal(np.bincount(everything, minlength=COUNT)[everything], np.full(len(everything), 2))
+    points, labels = load_pen_digits()
+    data = make_pen_eval_set(50)
+    drawn = {tuple(points[i].ravel()) for i in held_out[:50]}
+    assert data.labels.tolist() == labels[np.sort(held_out[:50])].tolist() and len(drawn) == 50
+    with pytest.raises(ValueError, match="count must be 1 to 2000"):
+        make_pen_eval_set(HELD_OUT + 1)
+
+
+def test_training_renderings_are_reproducible_in_pieces():
+    whole = pen_renderings(30, seed=4, style=PadStyle())
+    assert np.array_equal(
+        np.concatenate([pen_renderings(10, 4, PadStyle()), pen_renderings(20, 4, PadStyle(), 10)]), whole
+    )
+    assert (whole.reshape(30, -1).max(axis=1) > 128).all()
+    assert np.array_equal(training_picks(20, 4, 10), training_picks(30, 4)[10:])
 
 
 def test_the_command_writes_the_pen_set_and_scores_a_bundle(tmp_path, baked_in_bundle, capsys):
