@@ -117,11 +117,17 @@ def page(
     data = manifest.training.data
     trained_on = (
         f"{data.base} MNIST training digits, {data.pad_renderings} renderings of MNIST digits as the drawing pad "
-        f"produces them (thick round strokes, re-centred by the page's preprocessing), {data.pen_renderings} "
-        "renderings of digits people wrote on a tablet (UCI's pen-based digits, the 8,992 not held out) and "
-        f"{data.collected} drawings collected from people"
+        "produces them (thick round strokes, re-centred by the page's preprocessing), "
+        + (f"{data.pen_renderings} renderings of pen digits (below) " if data.pen_renderings else "")
+        + f"and {data.collected} drawings collected from people"
         if data
         else f"the {manifest.training.dataset} training set"
+    )
+    pen_training = (
+        "It was trained on renderings of the other 8,992, and the data does not say who wrote which, so these"
+        " writers are not strangers to it."
+        if data and data.pen_renderings
+        else "It was trained on none of the 10,992."
     )
     weakest = min(drawn_metrics.per_class.items(), key=lambda item: item[1].recall)
     confusions = _confusions(drawn_metrics, labels)
@@ -204,9 +210,9 @@ Misread drawings ({shown} of {misread}), as the model receives them, titled *tru
     preprocessing; `python -m digits_training drawn-eval --source maps`), it gets **{_pct(maps.test_accuracy)}**
     right. The weakest digits there: {_weakest(maps)}.
   - On the {pen.n_test} held-out digits of 44 people who wrote with a pen on a tablet (UCI's pen-based digits,
-    redrawn from the 8 points along each pen path that the data keeps; `drawn-eval --source pen`), it gets
-    **{_pct(pen.test_accuracy)}** right. The other 8,992 are trained on, and the data does not say who wrote
-    which, so these writers are not strangers to the model. The weakest digits there: {_weakest(pen)}.
+    redrawn from the 8 points along each pen path that the data keeps, so a pen lift is drawn as a line;
+    `drawn-eval --source pen`), it gets **{_pct(pen.test_accuracy)}** right. {pen_training} The weakest digits
+    there: {_weakest(pen)}.
   - Writing styles that none of its data has are read worse; the drawings people correct on the page are
     how a retrained model learns them.
 

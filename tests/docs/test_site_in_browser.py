@@ -66,3 +66,4 @@ def test_make_run_serves_the_site_too(tmp_path, static_root):
         assert home.status_code == 200 and "<h1>Digits" in home.text
         card = httpx.get(f"{api.url}/docs/model-card.html", timeout=10)
         assert card.status_code == 200 and "Confusion matrix on drawn digits" in card.text
+        assert "Dutch public-utility maps" in card.text and "held-out digits of 44 people" in card.text

@@ -123,8 +123,8 @@ def test_a_release_whose_pods_cannot_start_is_rolled_back(system, hub, kube, pix
 def test_an_operator_pins_an_earlier_release_and_suspends_the_syncer(system, hub, kube, tmp_path, baked_in_bundle):
     """Roll back by hand through the DigitsModel's pin, then suspend: a new release waits until resumed."""
     api, apps, core = kube
-    publish_bundle(hub, baked_in_bundle, tmp_path, "v1.7.0")
-    wait_until(lambda: serving_everywhere(apps, core, "v1.7.0"), 300, "every api pod to serve v1.7.0", 0.5)
+    publish_bundle(hub, baked_in_bundle, tmp_path, "v1.6.0")
+    wait_until(lambda: serving_everywhere(apps, core, "v1.6.0"), 300, "every api pod to serve v1.6.0", 0.5)
     try:
         set_model_spec(system, {"pin": "v1.1.0"})
         wait_until(lambda: serving_everywhere(apps, core, "v1.1.0"), 300, "the pinned v1.1.0 to serve again", 0.5)
@@ -134,10 +134,10 @@ def test_an_operator_pins_an_earlier_release_and_suspends_the_syncer(system, hub
         set_model_spec(system, {"suspend": True})
         wait_until(lambda: model_status(api).get("state") == "Suspended", 60, "the status to say suspended")
         commits = hub.commits()
-        publish_bundle(hub, baked_in_bundle, tmp_path, "v1.8.0")
-        time.sleep(10)  # five polls' worth: a syncer that was not suspended would have started on v1.8.0
+        publish_bundle(hub, baked_in_bundle, tmp_path, "v1.7.0")
+        time.sleep(10)  # five polls' worth: a syncer that was not suspended would have started on v1.7.0
         assert hub.commits() == commits and serving_everywhere(apps, core, "v1.1.0")
         assert "Suspended" in keep_model_table(system, "after a suspend")
     finally:
         set_model_spec(system, {"pin": None, "suspend": False})
-    wait_until(lambda: serving_everywhere(apps, core, "v1.8.0"), 300, "the newest release once resumed", 0.5)
+    wait_until(lambda: serving_everywhere(apps, core, "v1.7.0"), 300, "the newest release once resumed", 0.5)

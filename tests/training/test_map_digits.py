@@ -12,6 +12,7 @@ from digits_training.cli import main
 from digits_training.drawing_evaluations import accuracy
 from digits_training.drawn_eval import load
 from digits_training.map_digits import COLUMNS, COUNT, ROWS, SOURCE, load_map_digits, make_map_eval_set, map_strokes
+from digits_training.pen_digits import make_pen_eval_set
 
 
 def test_the_packaged_digits_are_all_there_two_hundred_of_each():
@@ -43,13 +44,17 @@ def test_the_set_is_reproducible_and_drawn_like_the_page():
         make_map_eval_set(0)
 
 
-def test_the_command_writes_the_map_set_and_scores_a_bundle(tmp_path, baked_in_bundle, capsys):
-    out = tmp_path / "maps.npz"
-    args = ["drawn-eval", "--source", "maps", "--out", str(out), "--count", "40", "--bundle", str(baked_in_bundle)]
+@pytest.mark.parametrize(("source", "make"), [("maps", make_map_eval_set), ("pen", make_pen_eval_set)])
+def test_the_command_writes_a_set_of_digits_people_wrote_and_scores_a_bundle(
+    source, make, tmp_path, baked_in_bundle, capsys
+):
+    out = tmp_path / f"{source}.npz"
+    args = ["drawn-eval", "--source", source, "--out", str(out), "--count", "40", "--bundle", str(baked_in_bundle)]
     assert main(args) == 0
     data = load(out)
-    assert data.count == 40 and np.array_equal(data.images, make_map_eval_set(40, seed=data.seed).images)
-    assert "of 40 drawn digits right" in capsys.readouterr().out
+    assert data.count == 40 and np.array_equal(data.images, make(40, seed=data.seed).images)
+    printed = capsys.readouterr().out
+    assert "of 40 drawn digits right" in printed and data.font_names[0] in printed
 
 
 def test_the_baked_in_model_reads_most_map_digits(baked_in_bundle):

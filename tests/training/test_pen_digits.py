@@ -8,9 +8,7 @@ import pytest
 
 from digits_bundle.bundle import verify_directory
 from digits_bundle.runtime import load_model
-from digits_training.cli import main
 from digits_training.drawing_evaluations import accuracy
-from digits_training.drawn_eval import load
 from digits_training.pad_renderings import PadStyle
 from digits_training.pen_digits import (
     COUNT,
@@ -72,16 +70,6 @@ def test_training_renderings_are_reproducible_in_pieces():
     )
     assert (whole.reshape(30, -1).max(axis=1) > 128).all()
     assert np.array_equal(training_picks(20, 4, 10), training_picks(30, 4)[10:])
-
-
-def test_the_command_writes_the_pen_set_and_scores_a_bundle(tmp_path, baked_in_bundle, capsys):
-    out = tmp_path / "pen.npz"
-    args = ["drawn-eval", "--source", "pen", "--out", str(out), "--count", "40", "--bundle", str(baked_in_bundle)]
-    assert main(args) == 0
-    data = load(out)
-    assert data.count == 40 and np.array_equal(data.images, make_pen_eval_set(40, seed=data.seed).images)
-    printed = capsys.readouterr().out
-    assert "of 40 drawn digits right" in printed and SOURCE in printed
 
 
 def test_the_baked_in_model_reads_most_pen_digits(baked_in_bundle):

