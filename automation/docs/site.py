@@ -15,7 +15,7 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-from digits_training import drawn_eval, map_digits, pen_digits
+from digits_training import drawn_eval, drawn_sets, map_digits, pen_digits
 from docs import model_card, reference_pages
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>")
@@ -43,7 +43,7 @@ def render_diagrams(source: Path) -> None:
 
 def _model_card_is_current(source: Path) -> bool:
     card = source / "model-card.md"
-    measured_with = (drawn_eval, pen_digits, map_digits, model_card)
+    measured_with = (drawn_eval, drawn_sets, pen_digits, map_digits, model_card)
     inputs = (model_card.BAKED_IN / "manifest.json", *(Path(module.__file__ or "") for module in measured_with))
     return card.exists() and all(card.stat().st_mtime >= path.stat().st_mtime for path in inputs)
 

@@ -9,6 +9,7 @@ import pytest
 from digits_bundle.bundle import verify_directory
 from digits_bundle.runtime import load_model
 from digits_training.drawing_evaluations import accuracy
+from digits_training.drawn_sets import people_set
 from digits_training.pad_renderings import PadStyle
 from digits_training.pen_digits import (
     COUNT,
@@ -57,8 +58,10 @@ def test_the_check_draws_only_held_out_digits_and_training_only_the_others():
     assert np.array_equal(np.bincount(everything, minlength=COUNT)[everything], np.full(len(everything), 2))
     points, labels = load_pen_digits()
     data = make_pen_eval_set(50)
-    drawn = {tuple(points[i].ravel()) for i in held_out[:50]}
-    assert data.labels.tolist() == labels[np.sort(held_out[:50])].tolist() and len(drawn) == 50
+    picks = np.sort(held_out[:50])
+    assert data.labels.tolist() == labels[picks].tolist()
+    drawn = people_set([pen_strokes(points[i]) for i in picks], labels[picks], SOURCE, data.seed)
+    assert np.array_equal(data.images, drawn.images)
     with pytest.raises(ValueError, match="count must be 1 to 2000"):
         make_pen_eval_set(HELD_OUT + 1)
 

@@ -33,6 +33,9 @@ from digits_training.pad_renderings import PadStyle
 
 _CHUNK = 2_000
 """Digits per rendering task."""
+_PEN_SEED_OFFSET = 1
+"""The pen renderings' seed is the mixture's plus this: with the same seed, pen rendering k would be bent,
+sized and placed exactly as pad rendering k."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def _cached(
     path = CacheSettings().digits_cache / name / f"{key.hexdigest()[:32]}.npy"
     if path.is_file():
         cached: np.ndarray = np.load(path, allow_pickle=False)
-        if cached.shape == shape:
+        if cached.shape == shape and cached.dtype == np.uint8:
             return cached
     out = make()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,9 +193,10 @@ def _pen_part(labels: list[int], config: MixtureConfig) -> tuple[np.ndarray, np.
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), np.zeros(0, dtype=bool)
     if not set(range(10)) <= set(labels):
         raise ValueError(f"pen renderings are of the digits 0 to 9; the data's labels are {labels}")
-    images = pen_cached(config.pen_renderings, config.seed, config.style, config.workers)
-    picks = pen_digits.training_picks(config.pen_renderings, config.seed)
+    seed = config.seed + _PEN_SEED_OFFSET
+    images = pen_cached(config.pen_renderings, seed, config.style, config.workers)
+    picks = pen_digits.training_picks(config.pen_renderings, seed)
     _, digits = pen_digits.load_pen_digits()
     targets = np.array([labels.index(int(digit)) for digit in digits[picks]], dtype=np.int64)
-    for_validation = np.random.default_rng(config.seed).random(pen_digits.COUNT) < config.validation_fraction
+    for_validation = np.random.default_rng(seed).random(pen_digits.COUNT) < config.validation_fraction
     return images, targets, for_validation[picks]

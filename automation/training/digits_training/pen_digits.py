@@ -76,7 +76,8 @@ def held_out_indices() -> np.ndarray:
 
 
 def make_pen_eval_set(count: int = HELD_OUT, seed: int = HELD_OUT_SEED) -> DrawnEvalSet:
-    """The first ``count`` held-out digits, each drawn with its own generator spawned from ``seed``."""
+    """The first ``count`` held-out digits, each drawn with its own generator spawned from ``seed`` (which
+    changes how they are drawn, never which digits they are)."""
     points, labels = load_pen_digits()
     if not 0 < count <= HELD_OUT:
         raise ValueError(f"count must be 1 to {HELD_OUT}, got {count}")
