@@ -5,8 +5,7 @@ convert  turn a foreign release zip (SavedModel only) into a bundle
 evaluate  re-evaluate a bundle's model.tflite on the MNIST test digits of its labels
 reference record the drift features' distributions on the MNIST training digits in a bundle's manifest
 drift-report  one self-contained HTML page of drift, live accuracy and confident mistakes, from the store
-drawn-eval  make a drawn-digit evaluation set (font digits; --source pen or maps: digits people wrote), maybe score
-            a bundle
+drawn-eval  make a drawn-digit evaluation set (fonts; --source pen or maps: digits people wrote), maybe score a bundle
 tune     search augmentation strengths, network width and learning rate with Optuna (study kept beside the store)
 """
 
